@@ -1,0 +1,54 @@
+# Every install step lives here: `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CHARGEN := $(VENV)/bin/chargen
+STAMP := $(VENV)/.installed-stamp
+SHARED ?= ../shared
+# Offline copies of Project Gutenberg and NLTK data, used when they exist beside the project.
+export CHARGEN_CORPUS_MIRROR ?= $(wildcard $(SHARED)/gutenberg-mirror)
+export NLTK_DATA ?= $(wildcard $(SHARED)/nltk_data)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+DEMO_RUN ?= runs/demo
+
+.PHONY: install fmt lint test test-fast smoke demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+fmt: install
+	$(VENV)/bin/ruff format src tests scripts
+	$(VENV)/bin/ruff check --fix src tests scripts
+
+lint: install
+	$(VENV)/bin/ruff format --check src tests scripts
+	$(VENV)/bin/ruff check src tests scripts
+
+test: install
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+smoke: install
+	PATH="$(VENV)/bin:$$PATH" bash scripts/ci_smoke.sh
+
+# prepare -> train the tiny preset -> sample at three temperatures, on Alice (Gutenberg #11).
+demo: install
+	$(CHARGEN) train --corpus gutenberg:11 --config tiny --run-dir $(DEMO_RUN) --rng-seed 1
+	@for t in 0.2 0.5 1.0; do \
+	  echo "--- temperature $$t"; \
+	  $(CHARGEN) sample --run $(DEMO_RUN) --seed "Alice was" --temperature $$t --length 300 --rng-seed 1 || exit 1; \
+	  echo; \
+	done
+
+bench: install
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache build src/*.egg-info data/prepared

@@ -1,0 +1,3 @@
+"""chargen: character-level LSTM text generation."""
+
+__version__ = "0.1.0"

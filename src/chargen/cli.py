@@ -1,0 +1,316 @@
+"""The `chargen` command: a thin Click layer that reads options, calls core, echoes results."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chargen import __version__
+from chargen.errors import ChargenError
+
+# TensorFlow's C++ start-up chatter is not for users; an explicit TF_CPP_MIN_LOG_LEVEL wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow with its pre-logging-init lines ("Could not find cuda drivers...")
+    sent to /dev/null: they bypass TF_CPP_MIN_LOG_LEVEL and would clutter every command.
+    A failing import still raises normally after stderr is restored."""
+    if "tensorflow" in sys.modules or os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class ChargenGroup(click.Group):
+    """Maps ChargenError to `Error: <msg>` and its exit code; other exceptions are bugs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ChargenError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _data_dir(value: str) -> Path:
+    return Path(value)
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    default="data",
+    envvar="CHARGEN_DATA_DIR",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Cache for downloaded ebooks and prepared corpora.",
+)
+runs_dir_option = click.option(
+    "--runs-dir",
+    default="runs",
+    envvar="CHARGEN_RUNS_DIR",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where run directories (and runs/latest) live.",
+)
+corpus_options = [
+    click.option(
+        "--lowercase/--no-lowercase", default=None, help="Lowercase the text (default: no)."
+    ),
+    click.option("--no-strip", is_flag=True, help="Keep Project Gutenberg headers and footers."),
+    click.option("--encoding", default=None, help="Source encoding (default: detect)."),
+]
+
+
+def with_options(options: list[Any]) -> Any:
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _mirror() -> str | None:
+    return os.environ.get("CHARGEN_CORPUS_MIRROR") or None
+
+
+@click.group(cls=ChargenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chargen")
+def main() -> None:
+    """Character-level LSTM text generation: prepare a corpus, train, sample.
+
+    \b
+      chargen train --corpus wonderland.txt --config tiny
+      chargen sample --seed "alice was" --temperature 0.8
+    """
+
+
+@main.command()
+@click.option("--corpus", required=True, help="Text file or gutenberg:ID.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output .h5 file.")
+@click.option("--val-fraction", type=float, default=0.1, show_default=True)
+@with_options(corpus_options)
+@data_dir_option
+def prepare(
+    corpus: str,
+    out: Path | None,
+    val_fraction: float,
+    lowercase: bool | None,
+    no_strip: bool,
+    encoding: str | None,
+    data_dir: Path,
+) -> None:
+    """Clean a corpus and encode it once into an HDF5 file of character ids.
+
+    \b
+      chargen prepare --corpus wonderland.txt --out data/alice.h5
+    """
+    from chargen.corpus import CleanOptions
+    from chargen.prepare import prepare_corpus
+
+    options = CleanOptions(strip=not no_strip, lowercase=bool(lowercase), encoding=encoding)
+    result = prepare_corpus(
+        corpus, options, val_fraction=val_fraction, data_dir=data_dir, mirror=_mirror(), out=out
+    )
+    _echo_prepare(result)
+
+
+def _echo_prepare(result: Any) -> None:
+    p = result.prepared
+    for r in result.reports:
+        for notice in r.notices:
+            click.echo(f"Notice: {notice}", err=True)
+        markers = (
+            f"start {r.start_marker!r}, end {r.end_marker!r}"
+            if r.start_marker or r.end_marker
+            else "no markers"
+        )
+        click.echo(
+            f"{r.source}: removed {r.removed_top} header lines and {r.removed_bottom} footer "
+            f"lines ({markers}); encoding {r.encoding}"
+        )
+    if result.cached:
+        click.echo(f"reusing prepared {p.path}")
+    total = p.sizes["train"] + p.sizes["val"]
+    click.echo(
+        f"{total:,} characters kept ({p.sizes['train']:,} train, {p.sizes['val']:,} val), "
+        f"vocabulary {len(p.vocab)} -> {p.path}"
+    )
+
+
+@main.command()
+@click.option("--corpus", help="Text file or gutenberg:ID (prepared and cached on first use).")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="A prepared .h5.")
+@click.option("--config", "config_name", help="Preset name (tiny, default, gpu) or TOML path.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--epochs", type=int)
+@click.option("--layers", type=int)
+@click.option("--units", type=int)
+@click.option("--embedding-dim", type=int)
+@click.option("--dropout", type=float)
+@click.option("--seq-len", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--learning-rate", type=float)
+@click.option("--val-fraction", type=float)
+@click.option("--steps-per-epoch", type=int, help="Cap on batches per epoch.")
+@click.option("--rng-seed", type=int, help="Seed for weights and data order (default: random).")
+@with_options(corpus_options)
+@data_dir_option
+@runs_dir_option
+def train(
+    corpus: str | None,
+    data: Path | None,
+    config_name: str | None,
+    run_dir: Path | None,
+    no_strip: bool,
+    encoding: str | None,
+    data_dir: Path,
+    runs_dir: Path,
+    **overrides: Any,
+) -> None:
+    """Train a stacked LSTM; writes a run directory (config, vocab, weights, metrics, log).
+
+    \b
+      chargen train --corpus wonderland.txt --config tiny
+      chargen train --data data/alice.h5 --layers 3 --units 512 --epochs 30
+    """
+    import_tensorflow()
+    from chargen.config import load_config
+    from chargen.corpus import CleanOptions
+    from chargen.dataset import open_prepared
+    from chargen.errors import UsageProblem
+    from chargen.prepare import prepare_corpus
+    from chargen.runs import create_run_dir
+    from chargen.train import train as run_training
+
+    if (corpus is None) == (data is None):
+        raise UsageProblem("give exactly one of --corpus and --data")
+    config = load_config(config_name).replace(**overrides)
+    if config.rng_seed is None:
+        config = config.replace(rng_seed=secrets.randbelow(2**31))
+    if corpus is not None:
+        options = CleanOptions(strip=not no_strip, lowercase=config.lowercase, encoding=encoding)
+        result = prepare_corpus(
+            corpus, options, val_fraction=config.val_fraction, data_dir=data_dir, mirror=_mirror()
+        )
+        _echo_prepare(result)
+        prepared = result.prepared
+        stem = Path(corpus).stem if ":" not in corpus else corpus.replace(":", "-")
+    else:
+        assert data is not None
+        prepared = open_prepared(data)
+        stem = data.stem
+    run = create_run_dir(runs_dir, run_dir, stem)
+    click.echo(f"run directory: {run.path}")
+    click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
+
+    def on_epoch(s: Any) -> None:
+        click.echo(
+            f"{s.epoch:5d}  {s.train_loss:10.4f}  {s.val_loss:8.4f}  {s.val_bpc:7.3f}  "
+            f"{s.chars_per_s:7.0f}  {s.seconds:7.1f}"
+        )
+
+    result_ = run_training(config, prepared, run, on_epoch=on_epoch)
+    best = result_.best
+    click.echo(f"best val_bpc {best.val_bpc:.3f} at epoch {best.epoch}; weights in {run.path}")
+
+
+@main.command()
+@click.option("--run", "run_path", type=click.Path(path_type=Path), help="Run dir [runs/latest].")
+@click.option("--seed", "seed_text", required=True, help="Prime text the model continues.")
+@click.option("--length", type=int, default=500, show_default=True, help="New characters.")
+@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option("--argmax", is_flag=True, help="Always pick the most likely character.")
+@click.option("--top-k", type=int, help="Sample among the K most likely characters.")
+@click.option("--top-p", type=float, help="Sample from the smallest set with mass >= P.")
+@click.option("--num-samples", type=int, default=1, show_default=True)
+@click.option("--rng-seed", type=int, help="Seed for reproducible sampling (default: random).")
+@click.option("--include-seed", is_flag=True, help="Print the seed text before the sample.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per sample.")
+@runs_dir_option
+def sample(
+    run_path: Path | None,
+    seed_text: str,
+    length: int,
+    temperature: float,
+    argmax: bool,
+    top_k: int | None,
+    top_p: float | None,
+    num_samples: int,
+    rng_seed: int | None,
+    include_seed: bool,
+    as_json: bool,
+    runs_dir: Path,
+) -> None:
+    """Generate text from a trained run, one LSTM step per character.
+
+    \b
+      chargen sample --seed "alice was" --temperature 0.8 --length 200
+      chargen sample --run runs/latest --seed "The " --argmax --json
+    """
+    import_tensorflow()
+    from chargen.errors import ConfigError
+    from chargen.generate import load_sampler
+    from chargen.sample import Strategy
+
+    if length < 1:
+        raise ConfigError(f"--length must be at least 1, got {length}")
+    if num_samples < 1:
+        raise ConfigError(f"--num-samples must be at least 1, got {num_samples}")
+    strategy = Strategy(temperature=0.0 if argmax else temperature, top_k=top_k, top_p=top_p)
+    if rng_seed is None:
+        rng_seed = secrets.randbelow(2**31)
+    run, sampler, seed = load_sampler(run_path, runs_dir, seed_text)
+    if as_json or num_samples > 1:
+        texts = sampler.generate(seed, length, strategy, num_samples=num_samples, rng_seed=rng_seed)
+        for i, text in enumerate(texts):
+            if as_json:
+                record = {
+                    "run": str(run.path),
+                    "seed": seed,
+                    "text": text,
+                    "temperature": strategy.temperature,
+                    "top_k": top_k,
+                    "top_p": top_p,
+                    "rng_seed": rng_seed,
+                    "sample": i,
+                }
+                click.echo(json.dumps(record, ensure_ascii=False))
+            else:
+                if i:
+                    click.echo("\n---")
+                click.echo((seed if include_seed else "") + text)
+        return
+    out = click.get_text_stream("stdout")
+    last = ""
+    if include_seed:
+        out.write(seed)
+    for parts in sampler.stream(seed, length, strategy, num_samples=1, rng_seed=rng_seed):
+        out.write(parts[0])
+        out.flush()
+        last = parts[0] or last
+    if not last.endswith("\n"):
+        out.write("\n")
+    out.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

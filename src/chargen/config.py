@@ -1,0 +1,134 @@
+"""One frozen Config: defaults, then a TOML preset or file, then the flags a user typed."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from chargen.errors import ConfigError
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Every hyperparameter of a run; the TOML keys, fields and flags share these names."""
+
+    # model
+    layers: int = 2
+    units: int = 256
+    embedding_dim: int = 64
+    dropout: float = 0.0
+    # data
+    seq_len: int = 100
+    batch_size: int = 64
+    val_fraction: float = 0.1
+    lowercase: bool = False
+    # optimisation
+    epochs: int = 10
+    learning_rate: float = 2e-3
+    clip_norm: float = 5.0
+    steps_per_epoch: int | None = None
+    rng_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        hints = _hints()
+        for f in fields(self):
+            _check_type(f.name, getattr(self, f.name), hints[f.name])
+        positive = ("layers", "units", "embedding_dim", "seq_len", "batch_size", "epochs")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ConfigError(f"steps_per_epoch must be at least 1, got {self.steps_per_epoch}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.clip_norm < 0:
+            raise ConfigError(f"clip_norm must be >= 0 (0 disables clipping), got {self.clip_norm}")
+        if self.rng_seed is not None and not 0 <= self.rng_seed < 2**31:
+            raise ConfigError(f"rng_seed must be in [0, 2**31), got {self.rng_seed}")
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with `changes` applied; None values are skipped (flags not given)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        unknown = sorted(set(given) - {f.name for f in fields(self)})
+        if unknown:
+            raise ConfigError(f"unknown config key {unknown[0]!r}")
+        return dataclasses.replace(self, **given)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> Config:
+        """Build from plain data, rejecting unknown keys so typos never pass silently."""
+        names = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in names:
+                raise ConfigError(f"unknown config key {key!r} in {source}")
+        return cls(**dict(data))
+
+
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(Config)
+
+
+def _check_type(name: str, value: Any, hint: Any) -> None:
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for kind in allowed:
+        if kind is type(None) and value is None:
+            return
+        if kind is bool and isinstance(value, bool):
+            return
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return
+        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return
+    names = " or ".join("none" if k is type(None) else k.__name__ for k in allowed)
+    raise ConfigError(f"config key {name!r} must be {names}, got {value!r}")
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def resolve_config_path(name_or_path: str) -> Path:
+    """A preset name (`tiny`) or a path to any TOML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists() or "/" in name_or_path:
+        if not candidate.is_file():
+            raise ConfigError(f"config file not found: {name_or_path}")
+        return candidate
+    preset = PRESETS_DIR / f"{name_or_path}.toml"
+    if not preset.is_file():
+        known = ", ".join(preset_names())
+        raise ConfigError(f"unknown config preset {name_or_path!r} (presets: {known})")
+    return preset
+
+
+def load_config(name_or_path: str | None = None) -> Config:
+    """Defaults, overlaid with a preset or TOML file when one is named."""
+    if name_or_path is None:
+        return Config()
+    path = resolve_config_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {path}: {exc}") from exc
+    return Config.from_dict(data, source=str(path))

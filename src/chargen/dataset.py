@@ -1,0 +1,303 @@
+"""Corpus ids in HDF5, and the tf.data windows training reads from them.
+
+The corpus is encoded once to ids (uint8 when the vocabulary fits) and written to one HDF5 file.
+Training never holds more than a few blocks of ids in memory and never builds one-hot arrays:
+windows of `seq_len + 1` ids are cut from blocks read in order and shuffled within a bounded pool.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from chargen import __version__
+from chargen.errors import CorpusError, RunError
+from chargen.files import atomic_path
+from chargen.vocab import Vocab, count_chars
+
+FORMAT = "chargen-prepared"
+VERSION = 1
+SPLITS = ("train", "val")
+H5_CHUNK = 1 << 20  # ids per HDF5 chunk: large sequential reads, small random-access waste
+POOL_CHARS = 1 << 23  # ids shuffled together; bounds training memory whatever the corpus size
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a prepared file holds, read from its attributes (ids stay on disk)."""
+
+    path: Path
+    vocab: Vocab
+    sizes: dict[str, int]
+    attrs: dict[str, Any]
+
+    @property
+    def sha256(self) -> str:
+        return str(self.attrs.get("source_sha256", ""))
+
+
+def prepare(
+    chunks: Callable[[], Iterable[str]],
+    out: Path,
+    *,
+    val_fraction: float,
+    normalisation: dict[str, Any],
+    source_sha256: str,
+    sources: list[str],
+    min_char_count: int = 1,
+) -> Prepared:
+    """Two streaming passes over the cleaned text: count characters, then encode and write.
+
+    `chunks` is called once per pass, so memory holds one chunk, never the corpus.
+    """
+    counts = count_chars(chunks())
+    total = sum(counts.values())
+    n_val = int(round(total * val_fraction))
+    n_train = total - n_val
+    if n_train < 2 or n_val < 2:
+        raise CorpusError(
+            f"corpus too short: {total} characters leave {n_train} for training and {n_val} "
+            f"for validation"
+        )
+    vocab = Vocab.from_counts(counts, min_count=min_char_count, normalisation=normalisation)
+    attrs = {
+        "format": FORMAT,
+        "version": VERSION,
+        "chargen_version": __version__,
+        "vocab": vocab.to_json(),
+        "normalisation": json.dumps(normalisation, sort_keys=True),
+        "source_sha256": source_sha256,
+        "sources": json.dumps(sources),
+        "val_fraction": val_fraction,
+        "chars": total,
+    }
+    try:
+        with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
+            for key, value in attrs.items():
+                h5.attrs[key] = value
+            sinks = {
+                "train": h5.create_dataset(
+                    "train", (n_train,), dtype=vocab.dtype, chunks=_chunk(n_train)
+                ),
+                "val": h5.create_dataset("val", (n_val,), dtype=vocab.dtype, chunks=_chunk(n_val)),
+            }
+            _write_ids(vocab, chunks(), sinks, n_train)
+    except OSError as exc:
+        raise RunError(f"cannot write prepared file {out}: {exc}") from exc
+    return open_prepared(out)
+
+
+def _chunk(n: int) -> tuple[int]:
+    return (max(1, min(n, H5_CHUNK)),)
+
+
+def _write_ids(
+    vocab: Vocab, chunks: Iterable[str], sinks: dict[str, h5py.Dataset], n_train: int
+) -> None:
+    pos = 0
+    for chunk in chunks:
+        ids = vocab.encode(chunk).astype(vocab.dtype)
+        end = pos + len(ids)
+        if pos < n_train:
+            cut = min(end, n_train) - pos
+            sinks["train"][pos : pos + cut] = ids[:cut]
+            ids, pos = ids[cut:], pos + cut
+        if len(ids):
+            sinks["val"][pos - n_train : pos - n_train + len(ids)] = ids
+            pos += len(ids)
+    if pos != n_train + len(sinks["val"]):
+        raise CorpusError("corpus changed while it was being prepared")
+
+
+def open_prepared(path: Path) -> Prepared:
+    """Read and check a prepared file's header; damage is a one-line RunError, not a traceback."""
+    if not path.is_file():
+        raise RunError(f"prepared file not found: {path}")
+    try:
+        with h5py.File(path, "r") as h5:
+            attrs = {k: _plain(v) for k, v in h5.attrs.items()}
+            sizes = {s: int(h5[s].shape[0]) for s in SPLITS if s in h5}
+    except OSError as exc:
+        raise RunError(f"{path} is not a readable HDF5 file (truncated or damaged?)") from exc
+    if attrs.get("format") != FORMAT:
+        raise RunError(f"{path} is not a chargen prepared file")
+    if attrs.get("version") != VERSION:
+        raise RunError(
+            f"{path} has prepared-file version {attrs.get('version')}, expected {VERSION}"
+        )
+    if set(sizes) != set(SPLITS):
+        raise RunError(f"{path} is damaged: it lacks the train or val split")
+    vocab = Vocab.from_json(str(attrs["vocab"]), source=f"{path} vocabulary")
+    return Prepared(path=path, vocab=vocab, sizes=sizes, attrs=attrs)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def read_ids(path: Path, split: str) -> npt.NDArray[np.int32]:
+    """A whole split in memory: for evaluation and tests, not for training on large corpora."""
+    with h5py.File(path, "r") as h5:
+        return h5[split][:].astype(np.int32)
+
+
+def count_windows(n_ids: int, seq_len: int) -> int:
+    """Windows of seq_len inputs + 1 target overlap by one id: stride seq_len."""
+    return max(0, (n_ids - 1) // seq_len)
+
+
+def check_fits(prepared: Prepared, seq_len: int) -> None:
+    for split in SPLITS:
+        n = prepared.sizes[split]
+        if count_windows(n, seq_len) < 1:
+            raise CorpusError(
+                f"corpus too short for seq_len {seq_len}: the {split} split has {n} characters, "
+                f"needs at least {seq_len + 1}"
+            )
+
+
+def steps_per_epoch(n_ids: int, seq_len: int, batch_size: int) -> int:
+    """Full batches per epoch; a corpus with fewer windows than a batch gives one short batch."""
+    return max(1, count_windows(n_ids, seq_len) // batch_size)
+
+
+def iter_batches(
+    path: Path,
+    split: str,
+    seq_len: int,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int = 0,
+    epoch: int = 0,
+    skip: int = 0,
+    drop_remainder: bool = True,
+) -> Iterator[npt.NDArray[np.int32]]:
+    """Batches of windows, shape (batch, seq_len + 1), deterministic in (seed, epoch).
+
+    Shuffling picks a random phase for the window grid each epoch (so boundaries move), a random
+    order of pools of POOL_CHARS ids, and a random order of windows inside each pool. `skip`
+    drops that many batches without yielding them (resuming inside an epoch). Validation keeps
+    the last short batch (`drop_remainder=False`) so every window is scored.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    with h5py.File(path, "r") as h5:
+        ids = h5[split]
+        n = int(ids.shape[0])
+        phase = _phase(rng, n, seq_len, shuffle)
+        n_windows = count_windows(n - phase, seq_len)
+        if n_windows < batch_size:
+            if skip == 0 and n_windows > 0:
+                block = ids[phase : phase + n_windows * seq_len + 1].astype(np.int32)
+                yield _windows(block, seq_len, n_windows)
+            return
+        per_pool = max(batch_size, POOL_CHARS // seq_len)
+        pools = list(range(0, n_windows, per_pool))
+        if shuffle:
+            rng.shuffle(pools)
+        pending: list[npt.NDArray[np.int32]] = []
+        held = 0
+        for first in pools:
+            count = min(per_pool, n_windows - first)
+            start = phase + first * seq_len
+            block = ids[start : start + count * seq_len + 1].astype(np.int32)
+            win = _windows(block, seq_len, count)
+            if shuffle:
+                win = win[rng.permutation(count)]
+            pending.append(win)
+            held += count
+            while held >= batch_size:
+                merged = np.concatenate(pending) if len(pending) > 1 else pending[0]
+                usable = (len(merged) // batch_size) * batch_size
+                for b in range(0, usable, batch_size):
+                    if skip > 0:
+                        skip -= 1
+                    else:
+                        yield merged[b : b + batch_size]
+                pending = [merged[usable:]] if usable < len(merged) else []
+                held = len(merged) - usable
+        if pending and held and not drop_remainder and skip == 0:
+            yield np.concatenate(pending)
+
+
+def _phase(rng: np.random.Generator, n: int, seq_len: int, shuffle: bool) -> int:
+    """Where the window grid starts this epoch; drawn first so counting can replay it."""
+    return int(rng.integers(0, seq_len)) if shuffle and n - 1 >= 2 * seq_len else 0
+
+
+def count_batches(
+    n_ids: int,
+    seq_len: int,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int = 0,
+    epoch: int = 0,
+    drop_remainder: bool = True,
+) -> int:
+    """Exactly how many batches `iter_batches` yields for these arguments (skip excluded)."""
+    phase = _phase(np.random.default_rng([seed, epoch]), n_ids, seq_len, shuffle)
+    n_windows = count_windows(n_ids - phase, seq_len)
+    if n_windows < batch_size:
+        return 1 if n_windows > 0 else 0
+    full, rest = divmod(n_windows, batch_size)
+    return full + (1 if rest and not drop_remainder else 0)
+
+
+def _windows(block: npt.NDArray[np.int32], seq_len: int, count: int) -> npt.NDArray[np.int32]:
+    view = np.lib.stride_tricks.sliding_window_view(block, seq_len + 1)[::seq_len][:count]
+    return np.ascontiguousarray(view)
+
+
+def make_dataset(
+    path: Path,
+    split: str,
+    seq_len: int,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int = 0,
+    epoch: int = 0,
+    skip: int = 0,
+    drop_remainder: bool = True,
+) -> Any:
+    """`iter_batches` as a prefetching tf.data.Dataset of (inputs, targets shifted by one)."""
+    import tensorflow as tf
+
+    def gen() -> Iterator[npt.NDArray[np.int32]]:
+        yield from iter_batches(
+            path,
+            split,
+            seq_len,
+            batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            epoch=epoch,
+            skip=skip,
+            drop_remainder=drop_remainder,
+        )
+
+    spec = tf.TensorSpec(shape=(None, seq_len + 1), dtype=tf.int32)
+    ds = tf.data.Dataset.from_generator(gen, output_signature=spec)
+    with h5py.File(path, "r") as h5:
+        n_ids = int(h5[split].shape[0])
+    total = count_batches(
+        n_ids,
+        seq_len,
+        batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        epoch=epoch,
+        drop_remainder=drop_remainder,
+    )
+    # A known length lets Keras end the epoch without an "input ran out of data" warning.
+    ds = ds.apply(tf.data.experimental.assert_cardinality(max(0, total - skip)))
+    ds = ds.map(lambda w: (w[:, :-1], w[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,77 @@
+"""The stacked LSTM: Embedding -> N x LSTM (return_sequences) with dropout -> Dense logits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from chargen.errors import RunError
+
+
+def build_model(
+    *,
+    vocab_size: int,
+    embedding_dim: int,
+    units: int,
+    layers: int,
+    dropout: float = 0.0,
+) -> keras.Model:
+    """Many-to-many model: logits for the next character at every position.
+
+    The LSTM layers keep Keras' defaults (tanh, sigmoid, no recurrent dropout, no unroll, bias),
+    which is what lets Keras pick the cuDNN kernel on a CUDA GPU. Dropout is a separate layer
+    between LSTMs for the same reason. Inputs are ids, never `id / vocab` floats.
+    """
+    inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
+    for i in range(layers):
+        x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
+    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    return keras.Model(inputs, logits, name="chargen_lstm")
+
+
+def compile_model(model: keras.Model, *, learning_rate: float, clip_norm: float) -> None:
+    """Adam with global-norm gradient clipping; cross-entropy on logits (no softmax layer)."""
+    optimizer = keras.optimizers.Adam(
+        learning_rate=learning_rate, global_clipnorm=clip_norm if clip_norm > 0 else None
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+
+
+def recurrent_layers(model: keras.Model) -> list[Any]:
+    """The LSTM layers in order; the sampler steps their cells one character at a time."""
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
+
+
+def load_weights(model: keras.Model, path: Path, *, vocab_size: int) -> None:
+    """Weights only (no pickled objects, no code); shape mismatches become a RunError."""
+    if not path.is_file():
+        raise RunError(f"weights file not found: {path}")
+    try:
+        model.load_weights(path)
+    except (ValueError, OSError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"cannot load weights {path}: {first[:200]}") from exc
+    out = model.get_layer("logits").units
+    if out != vocab_size:
+        raise RunError(
+            f"{path}: model predicts {out} characters but the vocabulary has {vocab_size}"
+        )
+
+
+def load_trained(
+    *, vocab_size: int, embedding_dim: int, units: int, layers: int, weights: Path
+) -> keras.Model:
+    """Rebuild the architecture from config values and load weights into it."""
+    model = build_model(
+        vocab_size=vocab_size, embedding_dim=embedding_dim, units=units, layers=layers
+    )
+    load_weights(model, weights, vocab_size=vocab_size)
+    return model

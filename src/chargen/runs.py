@@ -1,0 +1,121 @@
+"""Every path inside a run directory, and finding runs: one place that knows the layout."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from chargen.config import Config
+from chargen.errors import ConfigError, RunError
+
+LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """A run directory: config, vocabulary, weights, metrics and logs of one training run."""
+
+    path: Path
+
+    @property
+    def config(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def vocab(self) -> Path:
+        return self.path / "vocab.json"
+
+    @property
+    def best_weights(self) -> Path:
+        return self.path / "best.weights.h5"
+
+    @property
+    def last_weights(self) -> Path:
+        return self.path / "last.weights.h5"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def log(self) -> Path:
+        return self.path / "train.log"
+
+    @property
+    def meta(self) -> Path:
+        return self.path / "run.json"
+
+    def weights_for_sampling(self) -> Path:
+        """Best weights when validation produced them, else the last ones."""
+        for candidate in (self.best_weights, self.last_weights):
+            if candidate.is_file():
+                return candidate
+        raise RunError(f"run directory {self.path} has no weights (best.weights.h5)")
+
+
+def default_run_name(corpus_stem: str, now: float | None = None) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", corpus_stem).strip("-") or "corpus"
+    return f"{stamp}-{stem}"
+
+
+def create_run_dir(runs_root: Path, run_dir: Path | None, corpus_stem: str) -> RunDir:
+    """Make a new run directory (never reusing one that holds a run) and point latest at it."""
+    path = run_dir if run_dir is not None else runs_root / default_run_name(corpus_stem)
+    if path.exists() and any(path.iterdir()):
+        raise RunError(f"run directory {path} is not empty; choose another --run-dir")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create run directory {path}: {exc.strerror}") from exc
+    if run_dir is None or path.parent.resolve() == runs_root.resolve():
+        point_latest(runs_root, path)
+    return RunDir(path)
+
+
+def point_latest(runs_root: Path, target: Path) -> None:
+    """Atomically repoint `runs_root/latest` (a relative symlink) at `target`."""
+    link = runs_root / LATEST
+    tmp = runs_root / f".{LATEST}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        tmp.symlink_to(os.path.relpath(target.resolve(), runs_root.resolve()))
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def resolve_run(run: Path | None, runs_root: Path) -> RunDir:
+    """The run a user named, or `runs_root/latest`; it must hold a config and a vocabulary."""
+    path = run if run is not None else runs_root / LATEST
+    if str(path) == LATEST:
+        path = runs_root / LATEST
+    if not path.is_dir():
+        if run is None:
+            raise RunError(f"no run found at {path}; train one first or pass --run DIR")
+        raise RunError(f"run directory not found: {path}")
+    rd = RunDir(path)
+    for required in (rd.config, rd.vocab):
+        if not required.is_file():
+            raise RunError(f"{path} is not a chargen run directory (missing {required.name})")
+    return rd
+
+
+def read_run_config(run: RunDir) -> Config:
+    """The resolved config a run was trained with; damage is a RunError naming the file."""
+    try:
+        data = json.loads(run.config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"cannot read {run.config}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RunError(f"{run.config} is damaged: not a JSON object")
+    try:
+        return Config.from_dict(data, source=str(run.config))
+    except ConfigError as exc:
+        raise RunError(f"{run.config} is damaged or from another chargen version: {exc}") from exc

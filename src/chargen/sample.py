@@ -1,0 +1,194 @@
+"""Stateful generation: prime once, then one LSTM step per character inside compiled loops.
+
+The tutorials re-run a whole window per generated character (O(window) work each). Here the
+seed is fed once, the LSTM states are carried, and each compiled call generates CHUNK
+characters for every sample in the batch, so the Python overhead is per chunk, not per character.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from chargen.errors import ConfigError, VocabError
+from chargen.vocab import Vocab
+
+CHUNK = 64  # characters per compiled call: a fixed shape, so XLA compiles once
+
+
+@dataclass(frozen=True, kw_only=True)
+class Strategy:
+    """How the next character is picked from logits. temperature 0 means argmax."""
+
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.temperature >= 0:
+            raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ConfigError(f"top_k must be at least 1, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0 or self.top_k == 1
+
+    def tensors(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        return (
+            tf.constant(max(self.temperature, 1e-6), tf.float32),
+            tf.constant(self.top_k or 0, tf.int32),
+            tf.constant(self.top_p or 1.0, tf.float32),
+        )
+
+
+def filter_logits(
+    logits: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor, top_p: tf.Tensor
+) -> tf.Tensor:
+    """Scale by 1/temperature, then mask everything outside the top-k and the top-p nucleus.
+
+    Works on a batch [B, V] with k and p as tensors (0 and 1.0 disable them), so one compiled
+    graph serves every strategy.
+    """
+    logits = tf.cast(logits, tf.float32) / temperature
+    vocab = tf.shape(logits)[-1]
+    ordered = tf.sort(logits, axis=-1, direction="DESCENDING")
+    k = tf.where(top_k > 0, tf.minimum(top_k, vocab), vocab)
+    kth = tf.gather(ordered, k - 1, axis=-1)[:, None]
+    probs = tf.nn.softmax(ordered, axis=-1)
+    before = tf.cumsum(probs, axis=-1, exclusive=True)
+    # keep the smallest prefix whose mass reaches top_p (the first token is always kept)
+    in_nucleus = before < top_p
+    pth = tf.reduce_min(tf.where(in_nucleus, ordered, ordered[:, :1]), axis=-1, keepdims=True)
+    threshold = tf.maximum(kth, pth)
+    return tf.where(logits >= threshold, logits, tf.fill(tf.shape(logits), -np.inf))
+
+
+def pick_next(
+    logits: tf.Tensor,
+    temperature: tf.Tensor,
+    top_k: tf.Tensor,
+    top_p: tf.Tensor,
+    greedy: tf.Tensor,
+    seed: tf.Tensor,
+) -> tf.Tensor:
+    """Next ids [B] from logits [B, V]: argmax when `greedy`, else a stateless draw from `seed`."""
+    filtered = filter_logits(logits, temperature, top_k, top_p)
+    drawn = tf.random.stateless_categorical(filtered, 1, seed=seed, dtype=tf.int32)[:, 0]
+    best = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    return tf.where(greedy, best, drawn)
+
+
+class Sampler:
+    """Generates text from a trained model by stepping its LSTM cells with carried state."""
+
+    def __init__(self, model: Any, vocab: Vocab, *, jit_compile: bool = True) -> None:
+        from chargen.model import recurrent_layers
+
+        self.vocab = vocab
+        self._embedding = model.get_layer("embedding")
+        self._cells = [layer.cell for layer in recurrent_layers(model)]
+        self._dense = model.get_layer("logits")
+        self._units = [cell.units for cell in self._cells]
+        self._prime_fn = tf.function(self._prime, reduce_retracing=True)
+        self._chunk_fn = self._compile_chunk(jit_compile)
+
+    def _compile_chunk(self, jit_compile: bool) -> Callable[..., Any]:
+        return tf.function(self._chunk, jit_compile=jit_compile, reduce_retracing=True)
+
+    def _step(self, ids: tf.Tensor, states: list[tf.Tensor]) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        x = self._embedding(ids, training=False)
+        new_states = []
+        for i, cell in enumerate(self._cells):
+            x, (h, c) = cell(x, [states[2 * i], states[2 * i + 1]], training=False)
+            new_states += [h, c]
+        return self._dense(x, training=False), new_states
+
+    def _zero_states(self, batch: tf.Tensor) -> list[tf.Tensor]:
+        return [tf.zeros([batch, u]) for u in self._units for _ in (0, 1)]
+
+    def _prime(self, seed_ids: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        """Feed the seed [B, T] one step at a time; return the last logits and the states."""
+        batch = tf.shape(seed_ids)[0]
+        states = self._zero_states(batch)
+        logits = tf.zeros([batch, len(self.vocab)])
+        for t in tf.range(tf.shape(seed_ids)[1]):
+            tf.autograph.experimental.set_loop_options(
+                shape_invariants=[(logits, tf.TensorShape([None, None]))]
+            )
+            logits, states = self._step(seed_ids[:, t], states)
+        return logits, states
+
+    def _chunk(
+        self,
+        logits: tf.Tensor,
+        states: list[tf.Tensor],
+        temperature: tf.Tensor,
+        top_k: tf.Tensor,
+        top_p: tf.Tensor,
+        greedy: tf.Tensor,
+        seed: tf.Tensor,
+        offset: tf.Tensor,
+    ) -> tuple[tf.Tensor, tf.Tensor, list[tf.Tensor]]:
+        """CHUNK steps of pick -> feed back, entirely inside one graph."""
+        out = tf.TensorArray(tf.int32, size=CHUNK)
+        for t in tf.range(CHUNK):
+            step_seed = tf.stack([seed[0], seed[1] + offset + t])
+            ids = pick_next(logits, temperature, top_k, top_p, greedy, step_seed)
+            out = out.write(t, ids)
+            logits, states = self._step(ids, states)
+        return tf.transpose(out.stack()), logits, states
+
+    def stream(
+        self,
+        seed_text: str,
+        length: int,
+        strategy: Strategy,
+        *,
+        num_samples: int = 1,
+        rng_seed: int = 0,
+    ) -> Iterator[list[str]]:
+        """Yield, chunk by chunk, the new text of each sample (seed excluded)."""
+        if length < 1:
+            raise ConfigError(f"length must be at least 1, got {length}")
+        if not seed_text:
+            raise VocabError("the seed text is empty; give at least one character")
+        missing = self.vocab.missing(seed_text)
+        if missing and self.vocab.unknown is None:
+            shown = ", ".join(repr(c) for c in missing[:10])
+            raise VocabError(f"seed has characters not in the vocabulary: {shown}")
+        ids = self.vocab.encode(seed_text)
+        seed_ids = tf.constant(np.tile(ids[None, :], (num_samples, 1)), tf.int32)
+        logits, states = self._prime_fn(seed_ids)
+        temperature, top_k, top_p = strategy.tensors()
+        greedy = tf.constant(strategy.greedy)
+        seed = tf.constant([rng_seed, 0], tf.int32)
+        done = 0
+        while done < length:
+            chunk_ids, logits, states = self._chunk_fn(
+                logits, states, temperature, top_k, top_p, greedy, seed, tf.constant(done, tf.int32)
+            )
+            take = min(CHUNK, length - done)
+            arr = chunk_ids.numpy()[:, :take]
+            yield [self.vocab.decode(row) for row in arr]
+            done += take
+
+    def generate(
+        self,
+        seed_text: str,
+        length: int,
+        strategy: Strategy,
+        *,
+        num_samples: int = 1,
+        rng_seed: int = 0,
+    ) -> list[str]:
+        parts: list[list[str]] = list(
+            self.stream(seed_text, length, strategy, num_samples=num_samples, rng_seed=rng_seed)
+        )
+        return ["".join(p[i] for p in parts) for i in range(num_samples)]

@@ -1,0 +1,185 @@
+"""Training: fit epoch by epoch on tf.data windows, keeping best/last weights and metrics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from chargen import __version__
+from chargen.config import Config
+from chargen.dataset import Prepared, check_fits, count_windows, make_dataset, steps_per_epoch
+from chargen.files import atomic_path, write_text_atomic
+from chargen.runs import RunDir
+
+log = logging.getLogger(__name__)
+LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """One row of metrics.csv: losses in nats per character, bits per character, speed."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_bpc: float
+    chars_per_s: float
+    seconds: float
+
+
+METRIC_FIELDS = [f.name for f in fields(EpochStats)]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run: RunDir
+    history: list[EpochStats]
+
+    @property
+    def best(self) -> EpochStats:
+        return min(self.history, key=lambda s: s.val_loss)
+
+
+def write_run_header(run: RunDir, config: Config, prepared: Prepared) -> None:
+    """Everything sampling needs besides weights: resolved config, vocabulary, provenance."""
+    write_text_atomic(run.config, config.to_json())
+    prepared.vocab.save(run.vocab)
+    meta = {
+        "chargen_version": __version__,
+        "prepared": str(prepared.path),
+        "source_sha256": prepared.sha256,
+        "sources": json.loads(str(prepared.attrs.get("sources", "[]"))),
+        "sizes": prepared.sizes,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    write_text_atomic(run.meta, json.dumps(meta, indent=2) + "\n")
+
+
+def write_metrics(run: RunDir, history: list[EpochStats]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=METRIC_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: _fmt(v) for k, v in asdict(row).items()})
+    write_text_atomic(run.metrics, buf.getvalue())
+
+
+def _fmt(value: Any) -> Any:
+    return f"{value:.6g}" if isinstance(value, float) else value
+
+
+def train(
+    config: Config,
+    prepared: Prepared,
+    run: RunDir,
+    *,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+) -> TrainResult:
+    """Train a fresh model from `config` on `prepared`, writing everything into `run`."""
+    import keras
+
+    from chargen.model import build_model, compile_model
+
+    check_fits(prepared, config.seq_len)
+    seed = config.rng_seed if config.rng_seed is not None else 0
+    keras.utils.set_random_seed(seed)
+    write_run_header(run, config, prepared)
+    handler = _attach_log(run)
+    try:
+        model = build_model(
+            vocab_size=len(prepared.vocab),
+            embedding_dim=config.embedding_dim,
+            units=config.units,
+            layers=config.layers,
+            dropout=config.dropout,
+        )
+        compile_model(model, learning_rate=config.learning_rate, clip_norm=config.clip_norm)
+        steps = steps_per_epoch(prepared.sizes["train"], config.seq_len, config.batch_size)
+        if config.steps_per_epoch is not None:
+            steps = min(steps, config.steps_per_epoch)
+        log.info(
+            "training %s parameters, %d steps per epoch of %d x %d characters",
+            f"{model.count_params():,}",
+            steps,
+            config.batch_size,
+            config.seq_len,
+        )
+        history: list[EpochStats] = []
+        best = math.inf
+        for epoch in range(config.epochs):
+            stats = _run_epoch(model, config, prepared, epoch, steps, seed)
+            history.append(stats)
+            with atomic_path(run.last_weights) as tmp:
+                model.save_weights(tmp)
+            if stats.val_loss < best:
+                best = stats.val_loss
+                with atomic_path(run.best_weights) as tmp:
+                    model.save_weights(tmp)
+            write_metrics(run, history)
+            log.info(
+                "epoch %d: train_loss %.4f val_loss %.4f val_bpc %.4f %.0f chars/s %.1fs",
+                stats.epoch,
+                stats.train_loss,
+                stats.val_loss,
+                stats.val_bpc,
+                stats.chars_per_s,
+                stats.seconds,
+            )
+            if on_epoch is not None:
+                on_epoch(stats)
+        return TrainResult(run, history)
+    finally:
+        logging.getLogger("chargen").removeHandler(handler)
+        handler.close()
+
+
+def _run_epoch(
+    model: Any, config: Config, prepared: Prepared, epoch: int, steps: int, seed: int
+) -> EpochStats:
+    train_ds = make_dataset(
+        prepared.path,
+        "train",
+        config.seq_len,
+        config.batch_size,
+        shuffle=True,
+        seed=seed,
+        epoch=epoch,
+    )
+    start = time.perf_counter()
+    fit = model.fit(train_ds.take(steps), epochs=1, shuffle=False, verbose=0)
+    seconds = time.perf_counter() - start
+    val_ds = make_dataset(
+        prepared.path,
+        "val",
+        config.seq_len,
+        config.batch_size,
+        shuffle=False,
+        drop_remainder=False,
+    )
+    val_loss = float(model.evaluate(val_ds, verbose=0, return_dict=True)["loss"])
+    batch = min(config.batch_size, count_windows(prepared.sizes["train"], config.seq_len))
+    chars = steps * batch * config.seq_len
+    return EpochStats(
+        epoch=epoch + 1,
+        train_loss=float(fit.history["loss"][-1]),
+        val_loss=val_loss,
+        val_bpc=val_loss / LN2,
+        chars_per_s=chars / seconds if seconds > 0 else 0.0,
+        seconds=seconds,
+    )
+
+
+def _attach_log(run: RunDir) -> logging.Handler:
+    handler = logging.FileHandler(run.log, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("chargen")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler

@@ -1,0 +1,170 @@
+"""Characters <-> ids: sorted, saved as readable JSON with the normalisation it expects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from chargen.errors import VocabError
+from chargen.files import write_text_atomic
+
+FORMAT = "chargen-vocab"
+VERSION = 1
+UNKNOWN = "\ufffd"  # stands for every character too rare to keep (min_char_count)
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Sorted characters; the id of a character is its index.
+
+    Sorted order (not first-seen) makes the ids a function of the character set alone, so two
+    corpora with the same characters share ids. `unknown`, when set, is itself in `chars` and
+    absorbs characters outside the vocabulary; without it they are an error.
+    """
+
+    chars: tuple[str, ...]
+    unknown: str | None = None
+    normalisation: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.chars:
+            raise VocabError("vocabulary is empty")
+        if any(len(c) != 1 for c in self.chars):
+            raise VocabError("vocabulary entries must be single characters")
+        if list(self.chars) != sorted(set(self.chars)):
+            raise VocabError("vocabulary characters must be unique and sorted")
+        if self.unknown is not None and self.unknown not in self.chars:
+            raise VocabError(f"unknown symbol {self.unknown!r} is not in the vocabulary")
+        codepoints = np.fromiter((ord(c) for c in self.chars), dtype=np.int64)
+        lut = np.full(int(codepoints.max()) + 1, -1, dtype=np.int32)
+        lut[codepoints] = np.arange(len(self.chars), dtype=np.int32)
+        object.__setattr__(self, "_lut", lut)
+        object.__setattr__(self, "_array", np.array(self.chars))
+        object.__setattr__(self, "_set", frozenset(self.chars))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Smallest unsigned type that holds every id: uint8 is a quarter of int32 on disk."""
+        if len(self) <= 2**8:
+            return np.dtype(np.uint8)
+        if len(self) <= 2**16:
+            return np.dtype(np.uint16)
+        return np.dtype(np.uint32)
+
+    @property
+    def unknown_id(self) -> int | None:
+        return None if self.unknown is None else self.chars.index(self.unknown)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Mapping[str, int],
+        *,
+        min_count: int = 1,
+        normalisation: Mapping[str, Any] | None = None,
+    ) -> Vocab:
+        """Keep characters seen at least `min_count` times; the rest share the unknown symbol."""
+        kept = {c for c, n in counts.items() if n >= min_count and n > 0}
+        dropped = any(0 < n < min_count for n in counts.values())
+        unknown = UNKNOWN if dropped else None
+        if unknown is not None:
+            kept.add(unknown)
+        return cls(tuple(sorted(kept)), unknown, dict(normalisation or {}))
+
+    @classmethod
+    def from_text(cls, text: str, **kwargs: Any) -> Vocab:
+        return cls.from_counts(count_chars([text]), **kwargs)
+
+    def missing(self, text: str) -> list[str]:
+        """Characters of `text` that have no id (sorted, unique)."""
+        known: frozenset[str] = self._set  # type: ignore[attr-defined]
+        return sorted(set(text) - known)
+
+    def encode(self, text: str) -> npt.NDArray[np.int32]:
+        """Ids of `text`; characters outside the vocabulary map to `unknown` or raise."""
+        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        lut: npt.NDArray[np.int32] = self._lut  # type: ignore[attr-defined]
+        inside = cps < len(lut)
+        ids = np.full(cps.shape, -1, dtype=np.int32)
+        ids[inside] = lut[cps[inside]]
+        bad = ids < 0
+        if bad.any():
+            if self.unknown is None:
+                shown = "".join(self.missing(text)[:20])
+                raise VocabError(f"characters not in the vocabulary: {shown!r}")
+            ids[bad] = self.unknown_id
+        return ids
+
+    def decode(self, ids: Iterable[int] | npt.NDArray[np.integer]) -> str:
+        arr = np.asarray(ids, dtype=np.int64)
+        if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
+            raise VocabError(f"id out of range for a vocabulary of {len(self)}")
+        return "".join(self._array[arr].tolist())  # type: ignore[attr-defined]
+
+    def to_json(self) -> str:
+        data = {
+            "format": FORMAT,
+            "version": VERSION,
+            "size": len(self),
+            "chars": list(self.chars),
+            "unknown": self.unknown,
+            "normalisation": dict(self.normalisation),
+        }
+        return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "vocabulary") -> Vocab:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise VocabError(f"{source} is not valid JSON: {exc.msg}") from exc
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise VocabError(f"{source} is not a chargen vocabulary")
+        if data.get("version") != VERSION:
+            raise VocabError(
+                f"{source} has vocabulary version {data.get('version')}, expected {VERSION}"
+            )
+        try:
+            vocab = cls(tuple(data["chars"]), data.get("unknown"), data.get("normalisation") or {})
+        except (KeyError, TypeError) as exc:
+            raise VocabError(f"{source} is damaged: {exc}") from exc
+        if data.get("size", len(vocab)) != len(vocab):
+            raise VocabError(f"{source} is damaged: size {data['size']} != {len(vocab)} characters")
+        return vocab
+
+    def save(self, path: Path) -> None:
+        write_text_atomic(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> Vocab:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VocabError(f"cannot read vocabulary {path}: {exc}") from exc
+        return cls.from_json(text, source=str(path))
+
+
+def count_chars(chunks: Iterable[str]) -> dict[str, int]:
+    """Character counts over text pieces, via bincount on code points (fast on large corpora)."""
+    total = np.zeros(0, dtype=np.int64)
+    for chunk in chunks:
+        if not chunk:
+            continue
+        cps = np.frombuffer(chunk.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        counts = np.bincount(cps)
+        if len(counts) > len(total):
+            counts[: len(total)] += total
+            total = counts
+        else:
+            total[: len(counts)] += counts
+    nonzero = np.flatnonzero(total)
+    return {chr(int(cp)): int(total[cp]) for cp in nonzero}
