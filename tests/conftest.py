@@ -1,0 +1,99 @@
+"""Shared fixtures: a tiny corpus, a tiny config, a CliRunner and one trained run per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CORPORA = SHARED / "corpora"
+WONDERLAND = CORPORA / "wonderland.txt"
+SHAKESPEARE = CORPORA / "tinyshakespeare.txt"
+MIRROR = SHARED / "gutenberg-mirror"
+NLTK_DATA = SHARED / "nltk_data"
+
+TINY_TEXT = (
+    "Alice was beginning to get very tired of sitting by her sister on the bank,\n"
+    "and of having nothing to do: once or twice she had peeped into the book her\n"
+    "sister was reading, but it had no pictures or conversations in it, \u2018and what\n"
+    "is the use of a book,\u2019 thought Alice \u2018without pictures or conversations?\u2019\n"
+    "Caf\u00e9 na\u00efve r\u00e9sum\u00e9: the Queen of Hearts, she made some tarts.\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test starts without the user's CHARGEN_* settings, with offline mirrors set."""
+    for key in list(os.environ):
+        if key.startswith("CHARGEN_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("CHARGEN_CORPUS_MIRROR", str(MIRROR))
+    monkeypatch.setenv("NLTK_DATA", str(NLTK_DATA))
+    monkeypatch.setenv("CHARGEN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CHARGEN_RUNS_DIR", str(tmp_path / "runs"))
+    yield
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    """About 400 characters with curly quotes and accents, repeated so windows fit both splits."""
+    path = tmp_path / "tiny.txt"
+    path.write_text(TINY_TEXT * 6, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_config():
+    from chargen.config import Config
+
+    return Config(
+        layers=1,
+        units=8,
+        embedding_dim=4,
+        seq_len=16,
+        batch_size=8,
+        epochs=1,
+        learning_rate=0.01,
+        rng_seed=0,
+    )
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory):
+    """One small run on Alice (2 epochs), trained once and shared by read-only tests."""
+    from chargen.config import Config
+    from chargen.corpus import CleanOptions
+    from chargen.prepare import prepare_corpus
+    from chargen.runs import create_run_dir
+    from chargen.train import train
+
+    base = tmp_path_factory.mktemp("trained")
+    result = prepare_corpus(
+        str(WONDERLAND), CleanOptions(), val_fraction=0.1, data_dir=base / "data"
+    )
+    config = Config(
+        layers=2,
+        units=32,
+        embedding_dim=8,
+        seq_len=32,
+        batch_size=32,
+        epochs=2,
+        learning_rate=0.01,
+        steps_per_epoch=40,
+        rng_seed=3,
+    )
+    run = create_run_dir(base / "runs", None, "wonderland")
+    train(config, result.prepared, run)
+    return run
