@@ -195,7 +195,7 @@ def train(
     import_tensorflow()
     from chargen.config import load_config
     from chargen.corpus import CleanOptions
-    from chargen.dataset import open_prepared
+    from chargen.dataset import check_fits, open_prepared
     from chargen.errors import UsageProblem
     from chargen.prepare import prepare_corpus
     from chargen.runs import create_run_dir
@@ -218,6 +218,7 @@ def train(
         assert data is not None
         prepared = open_prepared(data)
         stem = data.stem
+    check_fits(prepared, config.seq_len)  # before anything is written
     run = create_run_dir(runs_dir, run_dir, stem)
     click.echo(f"run directory: {run.path}")
     click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
@@ -299,7 +300,7 @@ def sample(
                     click.echo("\n---")
                 click.echo((seed if include_seed else "") + text)
         return
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     last = ""
     if include_seed:
         out.write(seed)

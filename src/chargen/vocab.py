@@ -45,7 +45,7 @@ class Vocab:
         lut = np.full(int(codepoints.max()) + 1, -1, dtype=np.int32)
         lut[codepoints] = np.arange(len(self.chars), dtype=np.int32)
         object.__setattr__(self, "_lut", lut)
-        object.__setattr__(self, "_array", np.array(self.chars))
+        object.__setattr__(self, "_array", np.array(self.chars, dtype=object))
         object.__setattr__(self, "_set", frozenset(self.chars))
 
     def __len__(self) -> int:

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from chargen.errors import ConfigError, VocabError
+from chargen.model import build_model
+from chargen.sample import CHUNK, Sampler, Strategy, pick_next
+from chargen.vocab import Vocab
+
+LOGITS = np.array([1.0, 2.0, 3.0, 0.5, -1.0], dtype=np.float32)
+N = 40000
+
+
+def _draw(strategy: Strategy, logits: np.ndarray = LOGITS, n: int = N, seed: int = 0) -> np.ndarray:
+    batch = tf.constant(np.tile(logits, (n, 1)))
+    t, k, p = strategy.tensors()
+    ids = pick_next(batch, t, k, p, tf.constant(strategy.greedy), tf.constant([seed, 1]))
+    return np.bincount(ids.numpy(), minlength=len(logits)) / n
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 1.7])
+def test_temperature_sampling_matches_softmax(temperature: float) -> None:
+    freq = _draw(Strategy(temperature=temperature))
+    np.testing.assert_allclose(freq, _softmax(LOGITS / temperature), atol=0.012)
+
+
+def test_argmax_and_top_k_1_always_pick_the_best() -> None:
+    assert _draw(Strategy(temperature=0.0), n=100).tolist() == [0, 0, 1, 0, 0]
+    assert _draw(Strategy(temperature=1.0, top_k=1), n=100).tolist() == [0, 0, 1, 0, 0]
+
+
+def test_top_k_renormalises_over_the_k_best() -> None:
+    freq = _draw(Strategy(temperature=1.0, top_k=2))
+    expected = np.zeros(5)
+    expected[[1, 2]] = _softmax(LOGITS[[1, 2]])
+    np.testing.assert_allclose(freq, expected, atol=0.012)
+
+
+def test_top_p_keeps_the_smallest_nucleus() -> None:
+    logits = np.log(np.array([0.05, 0.3, 0.5, 0.15], dtype=np.float32))
+    freq = _draw(Strategy(temperature=1.0, top_p=0.7), logits=logits)
+    np.testing.assert_allclose(freq, [0, 0.3 / 0.8, 0.5 / 0.8, 0], atol=0.012)
+    # p = 1 keeps everything
+    np.testing.assert_allclose(
+        _draw(Strategy(top_p=1.0), logits=logits), np.exp(logits), atol=0.012
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"temperature": -0.1}, "temperature must be >= 0, got -0.1"),
+        ({"top_k": 0}, "top_k must be at least 1, got 0"),
+        ({"top_p": 0.0}, r"top_p must be in \(0, 1\], got 0.0"),
+        ({"top_p": 1.5}, r"top_p must be in \(0, 1\], got 1.5"),
+    ],
+)
+def test_bad_strategies(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Strategy(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def random_model():
+    keras.utils.set_random_seed(1)
+    vocab = Vocab.from_text("abcdefgh .")
+    model = build_model(vocab_size=len(vocab), embedding_dim=6, units=12, layers=2)
+    # larger weights than the default init make the next-character distribution peaked
+    for layer in model.layers:
+        layer.set_weights([w * 3 for w in layer.get_weights()])
+    return model, vocab
+
+
+def test_stateful_steps_equal_running_the_full_sequence(random_model) -> None:
+    model, vocab = random_model
+    sampler = Sampler(model, vocab)
+    seed = "abc def"
+    text = sampler.generate(seed, CHUNK + 10, Strategy(temperature=0.0))[0]
+    assert len(text) == CHUNK + 10
+    full = seed + text
+    logits = model(vocab.encode(full[:-1])[None, :]).numpy()[0]
+    # every generated character is the argmax of the full-sequence model at that position
+    picks = vocab.decode(logits[len(seed) - 1 :].argmax(-1))
+    assert picks == text
+    # and the primed state reproduces the full model's logits
+    primed, _ = sampler._prime_fn(tf.constant(vocab.encode(seed)[None, :]))
+    np.testing.assert_allclose(primed.numpy()[0], logits[len(seed) - 1], atol=1e-4)
+
+
+def test_same_rng_seed_same_text_and_batch_samples_differ(random_model) -> None:
+    model, vocab = random_model
+    sampler = Sampler(model, vocab)
+    a = sampler.generate("ab", 100, Strategy(temperature=1.0), num_samples=3, rng_seed=7)
+    b = sampler.generate("ab", 100, Strategy(temperature=1.0), num_samples=3, rng_seed=7)
+    c = sampler.generate("ab", 100, Strategy(temperature=1.0), num_samples=3, rng_seed=8)
+    assert a == b
+    assert a != c
+    assert len(set(a)) == 3
+    assert all(len(t) == 100 and set(t) <= set(vocab.chars) for t in a)
+
+
+def test_stream_yields_chunks_that_add_up(random_model) -> None:
+    model, vocab = random_model
+    sampler = Sampler(model, vocab)
+    parts = list(sampler.stream("a", 150, Strategy(temperature=0.0)))
+    assert [len(p[0]) for p in parts] == [64, 64, 22]
+    assert "".join(p[0] for p in parts) == sampler.generate("a", 150, Strategy(temperature=0.0))[0]
+
+
+def test_seed_outside_vocabulary_is_named(random_model) -> None:
+    model, vocab = random_model
+    with pytest.raises(VocabError, match=r"seed has characters not in the vocabulary: 'X', 'z'"):
+        next(Sampler(model, vocab).stream("aXz", 5, Strategy()))
+    with pytest.raises(ConfigError, match="length must be at least 1, got 0"):
+        next(Sampler(model, vocab).stream("a", 0, Strategy()))
