@@ -144,3 +144,14 @@ def test_train_then_sample(runner: CliRunner, tiny_corpus: Path, tmp_path: Path)
     ]:
         bad = runner.invoke(main, ["sample", "--seed", "a", *args])
         assert (bad.exit_code, bad.stderr) == (2, message)
+
+
+def test_data_flags_must_match_the_prepared_file(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "alice.h5"
+    assert runner.invoke(main, ["prepare", "--corpus", str(WONDERLAND), "--out", str(out)]).exit_code == 0
+    result = runner.invoke(main, ["train", "--data", str(out), "--lowercase", "--config", "tiny"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: --lowercase True contradicts {out} (lowercase = False); "
+        "prepare the corpus again or use --corpus\n"
+    )

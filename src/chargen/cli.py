@@ -199,6 +199,7 @@ def train(
     from chargen.errors import UsageProblem
     from chargen.prepare import prepare_corpus
     from chargen.runs import create_run_dir
+    from chargen.train import config_for_data
     from chargen.train import train as run_training
 
     if (corpus is None) == (data is None):
@@ -217,6 +218,7 @@ def train(
     else:
         assert data is not None
         prepared = open_prepared(data)
+        config = config_for_data(config, prepared, overrides)
         stem = data.stem
     check_fits(prepared, config.seq_len)  # before anything is written
     run = create_run_dir(runs_dir, run_dir, stem)

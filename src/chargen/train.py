@@ -8,13 +8,14 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from chargen import __version__
 from chargen.config import Config
 from chargen.dataset import Prepared, check_fits, count_windows, make_dataset, steps_per_epoch
+from chargen.errors import ConfigError
 from chargen.files import atomic_path, write_text_atomic
 from chargen.runs import RunDir
 
@@ -45,6 +46,26 @@ class TrainResult:
     @property
     def best(self) -> EpochStats:
         return min(self.history, key=lambda s: s.val_loss)
+
+
+def config_for_data(config: Config, prepared: Prepared, given: Mapping[str, Any]) -> Config:
+    """Config keys that describe the prepared data are taken from it, so config.json is true.
+
+    A flag that contradicts the prepared file (`--lowercase` on a cased file) is an error,
+    not silently ignored.
+    """
+    norm = json.loads(str(prepared.attrs.get("normalisation", "{}")))
+    actual = {
+        "lowercase": bool(norm.get("lowercase", False)),
+        "val_fraction": float(prepared.attrs.get("val_fraction", config.val_fraction)),
+    }
+    for key, value in actual.items():
+        if given.get(key) is not None and given[key] != value:
+            raise ConfigError(
+                f"--{key.replace('_', '-')} {given[key]} contradicts {prepared.path} "
+                f"({key} = {value}); prepare the corpus again or use --corpus"
+            )
+    return config.replace(**actual)
 
 
 def write_run_header(run: RunDir, config: Config, prepared: Prepared) -> None:
