@@ -8,7 +8,6 @@ SHARED ?= ../shared
 # Offline copies of Project Gutenberg and NLTK data, used when they exist beside the project.
 export CHARGEN_CORPUS_MIRROR ?= $(wildcard $(SHARED)/gutenberg-mirror)
 export NLTK_DATA ?= $(wildcard $(SHARED)/nltk_data)
-DEMO_RUN ?= runs/demo
 # tiny preset, 15 short epochs (~2M characters): about half a minute on 2 cores, bpc ~2.7
 DEMO_EPOCHS ?= 15
 
@@ -41,11 +40,10 @@ smoke: install
 
 # prepare -> train the tiny preset -> sample at three temperatures, on Alice (Gutenberg #11).
 demo: install
-	rm -rf $(DEMO_RUN)
-	$(CHARGEN) train --corpus gutenberg:11 --config tiny --epochs $(DEMO_EPOCHS) --rng-seed 1 --run-dir $(DEMO_RUN)
+	$(CHARGEN) train --corpus gutenberg:11 --config tiny --epochs $(DEMO_EPOCHS) --rng-seed 1
 	@for t in 0.2 0.5 1.0; do \
 	  echo "--- temperature $$t"; \
-	  $(CHARGEN) sample --run $(DEMO_RUN) --seed "Alice was" --temperature $$t --length 300 --rng-seed 1 || exit 1; \
+	  $(CHARGEN) sample --seed "Alice was" --temperature $$t --length 300 --rng-seed 1 || exit 1; \
 	  echo; \
 	done
 
