@@ -76,7 +76,35 @@ corpus_options = [
     ),
     click.option("--no-strip", is_flag=True, help="Keep Project Gutenberg headers and footers."),
     click.option("--encoding", default=None, help="Source encoding (default: detect)."),
+    click.option("--ascii", "ascii_", is_flag=True, help="Transliterate quotes, dashes, accents."),
+    click.option(
+        "--min-char-count",
+        type=int,
+        default=1,
+        show_default=True,
+        help="Rarer characters become one unknown symbol.",
+    ),
+    click.option("--keep-chars", metavar="REGEX", help="Keep only characters matching REGEX."),
+    click.option("--words-only", is_flag=True, help="Keep NLTK \\w+ tokens joined by spaces."),
+    click.option("--drop-stopwords", metavar="LANG", help="Drop NLTK stopwords (--words-only)."),
 ]
+CLEAN_KEYS = ("ascii_", "min_char_count", "keep_chars", "words_only", "drop_stopwords")
+
+
+def clean_options(lowercase: bool | None, no_strip: bool, encoding: str | None, **kw: Any) -> Any:
+    """CleanOptions from the corpus flags shared by prepare, clean and train."""
+    from chargen.corpus import CleanOptions
+
+    return CleanOptions(
+        strip=not no_strip,
+        lowercase=bool(lowercase),
+        encoding=encoding,
+        ascii=kw["ascii_"],
+        min_char_count=kw["min_char_count"],
+        keep_chars=kw["keep_chars"],
+        words_only=kw["words_only"],
+        drop_stopwords=kw["drop_stopwords"],
+    )
 
 
 def with_options(options: list[Any]) -> Any:
@@ -104,49 +132,114 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--corpus", required=True, help="Text file or gutenberg:ID.")
+@click.option(
+    "--corpus",
+    required=True,
+    multiple=True,
+    help="File, directory, glob, -, gutenberg:ID or nltk:FILEID (repeatable).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output .h5 file.")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True)
+@click.option(
+    "--seq-len", type=int, default=100, show_default=True, help="Each split must fit a window."
+)
+@click.option("--show-cleaning", is_flag=True, help="Print the first and last kept lines.")
 @with_options(corpus_options)
 @data_dir_option
 def prepare(
-    corpus: str,
+    corpus: tuple[str, ...],
     out: Path | None,
     val_fraction: float,
+    seq_len: int,
+    show_cleaning: bool,
     lowercase: bool | None,
     no_strip: bool,
     encoding: str | None,
     data_dir: Path,
+    **kw: Any,
 ) -> None:
     """Clean a corpus and encode it once into an HDF5 file of character ids.
 
     \b
       chargen prepare --corpus wonderland.txt --out data/alice.h5
+      chargen prepare --corpus gutenberg:11 --lowercase --show-cleaning
     """
-    from chargen.corpus import CleanOptions
     from chargen.prepare import prepare_corpus
 
-    options = CleanOptions(strip=not no_strip, lowercase=bool(lowercase), encoding=encoding)
+    options = clean_options(lowercase, no_strip, encoding, **kw)
+    spec = corpus[0] if len(corpus) == 1 else corpus
     result = prepare_corpus(
-        corpus, options, val_fraction=val_fraction, data_dir=data_dir, mirror=_mirror(), out=out
+        spec,
+        options,
+        val_fraction=val_fraction,
+        data_dir=data_dir,
+        mirror=_mirror(),
+        out=out,
+        seq_len=seq_len,
     )
-    _echo_prepare(result)
+    _echo_prepare(result, show_cleaning=show_cleaning)
 
 
-def _echo_prepare(result: Any) -> None:
+@main.command()
+@click.option(
+    "--corpus",
+    required=True,
+    multiple=True,
+    help="File, directory, glob, -, gutenberg:ID or nltk:FILEID (repeatable).",
+)
+@with_options(corpus_options)
+@data_dir_option
+def clean(
+    corpus: tuple[str, ...],
+    lowercase: bool | None,
+    no_strip: bool,
+    encoding: str | None,
+    data_dir: Path,
+    **kw: Any,
+) -> None:
+    """Write the cleaned corpus to stdout, exactly what prepare encodes; summary on stderr.
+
+    \b
+      chargen clean --corpus gutenberg:11 --no-lowercase | less
+    """
+    from chargen.sources import load_corpus
+
+    options = clean_options(lowercase, no_strip, encoding, **kw)
+    spec = corpus[0] if len(corpus) == 1 else corpus
+    loaded = load_corpus(spec, options, data_dir=data_dir, mirror=_mirror())
+    out = click.get_binary_stream("stdout")
+    chars = 0
+    for chunk in loaded.chunks():
+        chars += len(chunk)
+        out.write(chunk.encode("utf-8"))
+    out.flush()
+    for r in loaded.reports:
+        _echo_report(r, err=True, show_cleaning=True)
+    click.echo(f"{chars:,} characters", err=True)
+
+
+def _echo_report(r: Any, *, err: bool = False, show_cleaning: bool = False) -> None:
+    for notice in r.notices:
+        click.echo(f"Notice: {notice}", err=True)
+    markers = (
+        f"start {r.start_marker!r}, end {r.end_marker!r}"
+        if r.start_marker or r.end_marker
+        else "no markers"
+    )
+    click.echo(
+        f"{r.source}: removed {r.removed_top} header lines and {r.removed_bottom} footer "
+        f"lines ({markers}); encoding {r.encoding}",
+        err=err,
+    )
+    if show_cleaning:
+        click.echo(f"  first kept line: {r.first_line!r}", err=err)
+        click.echo(f"  last kept line:  {r.last_line!r}", err=err)
+
+
+def _echo_prepare(result: Any, show_cleaning: bool = False) -> None:
     p = result.prepared
     for r in result.reports:
-        for notice in r.notices:
-            click.echo(f"Notice: {notice}", err=True)
-        markers = (
-            f"start {r.start_marker!r}, end {r.end_marker!r}"
-            if r.start_marker or r.end_marker
-            else "no markers"
-        )
-        click.echo(
-            f"{r.source}: removed {r.removed_top} header lines and {r.removed_bottom} footer "
-            f"lines ({markers}); encoding {r.encoding}"
-        )
+        _echo_report(r, show_cleaning=show_cleaning)
     if result.cached:
         click.echo(f"reusing prepared {p.path}")
     total = p.sizes["train"] + p.sizes["val"]
@@ -193,8 +286,9 @@ def train(
       chargen train --data data/alice.h5 --layers 3 --units 512 --epochs 30
     """
     import_tensorflow()
+    from dataclasses import replace
+
     from chargen.config import load_config
-    from chargen.corpus import CleanOptions
     from chargen.dataset import check_fits, open_prepared
     from chargen.errors import UsageProblem
     from chargen.prepare import prepare_corpus
@@ -204,13 +298,19 @@ def train(
 
     if (corpus is None) == (data is None):
         raise UsageProblem("give exactly one of --corpus and --data")
+    kw = {key: overrides.pop(key) for key in CLEAN_KEYS}
     config = load_config(config_name).replace(**overrides)
     if config.rng_seed is None:
         config = config.replace(rng_seed=secrets.randbelow(2**31))
     if corpus is not None:
-        options = CleanOptions(strip=not no_strip, lowercase=config.lowercase, encoding=encoding)
+        options = replace(clean_options(None, no_strip, encoding, **kw), lowercase=config.lowercase)
         result = prepare_corpus(
-            corpus, options, val_fraction=config.val_fraction, data_dir=data_dir, mirror=_mirror()
+            corpus,
+            options,
+            val_fraction=config.val_fraction,
+            data_dir=data_dir,
+            mirror=_mirror(),
+            seq_len=config.seq_len,
         )
         _echo_prepare(result)
         prepared = result.prepared

@@ -1,32 +1,37 @@
-"""Raw bytes to clean text: decoding, newline and Unicode normalisation, Gutenberg trimming."""
+"""Raw bytes to clean text: decoding, newline and Unicode normalisation, character options.
+
+The Gutenberg trim lives in gutenberg.py and the streaming reader in document.py; this module
+holds what both the corpus and a seed text go through, so sampling sees what training saw.
+"""
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
-from chargen.errors import CorpusError
+from chargen.errors import ConfigError, CorpusError
+from chargen.words import stopwords, to_words
 
-# A start marker ends the header; everything up to and including it is removed.
-_START = re.compile(
-    r"^\s*(\*{3}\s*START OF (THE|THIS) PROJECT GUTENBERG"
-    r"|\*END\*?\s*THE SMALL PRINT"
-    r"|\*{3}\s*START OF THE PROJECT GUTENBERG)",
-    re.IGNORECASE,
-)
-# An end marker starts the footer (and the licence after it).
-_END = re.compile(
-    r"^\s*(\*{3}\s*END OF (THE|THIS) PROJECT GUTENBERG"
-    r"|END OF (THE |THIS )?PROJECT GUTENBERG)",
-    re.IGNORECASE,
-)
-# Production notes that follow the start marker, before the book itself.
-_NOTES = re.compile(
-    r"^\s*(produced by|e-?text prepared by|prepared by|transcribed by|this e-?text was)",
-    re.IGNORECASE,
-)
+# Punctuation NFKD does not reduce to ASCII; everything else non-ASCII is decomposed and
+# stripped of its accents, or dropped.
+_ASCII = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"', "\u2039": "'", "\u203a": "'",
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "--",
+        "\u2015": "--", "\u2212": "-", "\u00ad": "", "\u2026": "...", "\u00a0": " ",
+        "\u00df": "ss", "\u00e6": "ae", "\u00c6": "AE", "\u0153": "oe", "\u0152": "OE",
+        "\u00f8": "o", "\u00d8": "O", "\u0142": "l", "\u0141": "L", "\u00f0": "d",
+        "\u00d0": "D", "\u00fe": "th", "\u00de": "Th", "\u00b7": ".", "\u2022": "*",
+        "\ufeff": "",
+    }
+)  # fmt: skip
+_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,9 +41,38 @@ class CleanOptions:
     strip: bool = True
     lowercase: bool = False
     encoding: str | None = None
+    ascii: bool = False
+    min_char_count: int = 1
+    keep_chars: str | None = None
+    words_only: bool = False
+    drop_stopwords: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_char_count < 1:
+            raise ConfigError(f"--min-char-count must be at least 1, got {self.min_char_count}")
+        if self.drop_stopwords and not self.words_only:
+            raise ConfigError("--drop-stopwords needs --words-only")
+        if self.keep_chars is not None:
+            try:
+                re.compile(self.keep_chars)
+            except re.error as exc:
+                raise ConfigError(
+                    f"--keep-chars {self.keep_chars!r} is not a regex: {exc}"
+                ) from exc
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError as exc:
+                raise ConfigError(f"unknown encoding {self.encoding!r}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CleanOptions:
+        """Options recorded with a vocabulary; unknown keys from other versions are ignored."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,25 +97,41 @@ class CleanText:
     report: CleanReport
 
 
-def decode(data: bytes, encoding: str | None, source: str) -> tuple[str, str]:
-    """Bytes to str. UTF-8 (BOM or not) first, then Windows-1252, as old Gutenberg files need."""
-    if encoding is not None:
+def check_text(block: bytes, source: str, offset: int = 0) -> None:
+    """Reject what is not text: NUL bytes mean binary (or UTF-16, which we do not read)."""
+    at = block.find(b"\x00")
+    if at >= 0:
+        raise CorpusError(f"{source} looks binary (NUL byte at {offset + at}), not a text file")
+
+
+def detect_encoding(blocks: list[bytes] | Any, source: str) -> str:
+    """UTF-8 (BOM or not) when every byte decodes, else Windows-1252 (a superset of the
+    ISO-8859-1 that older Gutenberg `-8` files use), else an error asking for --encoding."""
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok, cp1252_ok, offset = True, True, 0
+    for block in blocks:
+        check_text(block, source, offset)
+        if utf8_ok:
+            try:
+                utf8.decode(block)
+            except UnicodeDecodeError:
+                utf8_ok = False
+        if cp1252_ok and any(b in block for b in _CP1252_UNDEFINED):
+            cp1252_ok = False
+        offset += len(block)
+    if utf8_ok:
         try:
-            return data.decode(encoding), encoding
-        except LookupError as exc:
-            raise CorpusError(f"unknown encoding {encoding!r}") from exc
-        except UnicodeDecodeError as exc:
-            raise CorpusError(f"{source} is not valid {encoding} (byte {exc.start})") from exc
-    if b"\x00" in data[:65536]:
-        raise CorpusError(f"{source} looks binary (NUL bytes), not a text file")
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; pass --encoding") from exc
+            utf8.decode(b"", final=True)
+            return "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    if cp1252_ok:
+        return "cp1252"
+    raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; pass --encoding")
+
+
+def display_encoding(encoding: str) -> str:
+    return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
 def normalise(text: str) -> str:
@@ -90,76 +140,71 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def to_ascii(text: str) -> str:
+    """Curly quotes, dashes and accents to ASCII; what has no ASCII form is dropped."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text.translate(_ASCII))
+    return text.encode("ascii", "ignore").decode("ascii")
+
+
+class Transform:
+    """Per-block character options, applied after the Gutenberg trim and NFC."""
+
+    def __init__(self, options: CleanOptions) -> None:
+        self.options = options
+        self._kept: dict[str, bool] = {}
+        self._drop: dict[int, None] = {}
+
+    @cached_property
+    def _keep(self) -> re.Pattern[str] | None:
+        k = self.options.keep_chars
+        return None if k is None else re.compile(k)
+
+    @cached_property
+    def _stopwords(self) -> frozenset[str] | None:
+        lang = self.options.drop_stopwords
+        return stopwords(lang) if lang else None
+
+    def check(self) -> None:
+        """Fail early (missing NLTK data) before any output is produced."""
+        _ = self._stopwords
+
+    def __call__(self, text: str) -> str:
+        o = self.options
+        text = unicodedata.normalize("NFC", text)
+        if o.ascii:
+            text = to_ascii(text)
+        if o.lowercase:
+            text = text.lower()
+        if self._keep is not None:
+            text = self._filter(text)
+        if o.words_only:
+            text = " ".join(to_words(text, self._stopwords))
+        return text
+
+    def _filter(self, text: str) -> str:
+        for ch in set(text).difference(self._kept):
+            keep = self._keep.fullmatch(ch) is not None  # type: ignore[union-attr]
+            self._kept[ch] = keep
+            if not keep:
+                self._drop[ord(ch)] = None
+        return text.translate(self._drop) if self._drop else text
+
+
 def normalise_seed(text: str, options: CleanOptions) -> str:
     """The normalisation a prime text needs to match the training text."""
-    text = normalise(text)
-    return text.lower() if options.lowercase else text
-
-
-def find_gutenberg_body(lines: list[str]) -> tuple[int, int, str | None, str | None]:
-    """Index range [start, end) of the book inside a Gutenberg file, and the markers found."""
-    start, start_marker = 0, None
-    for i, line in enumerate(lines):
-        if _START.match(line):
-            start, start_marker = i + 1, line.strip()
-            break
-    end, end_marker = len(lines), None
-    for i in range(start, len(lines)):
-        if _END.match(lines[i]):
-            end, end_marker = i, lines[i].strip()
-            break
-    if start_marker is not None:
-        start = _skip_production_notes(lines, start, end)
-    return start, end, start_marker, end_marker
-
-
-def _skip_production_notes(lines: list[str], start: int, end: int) -> int:
-    i = start
-    while i < end and not lines[i].strip():
-        i += 1
-    if i < end and _NOTES.match(lines[i]):
-        while i < end and lines[i].strip():
-            i += 1
-        return i
-    return start
-
-
-def clean_text(text: str, options: CleanOptions, *, source: str, encoding: str) -> CleanText:
-    """Normalise and trim decoded text; an empty result is an error naming the source."""
-    lines = normalise(text).split("\n")
-    notices: list[str] = []
-    start, end, start_marker, end_marker = 0, len(lines), None, None
-    if options.strip:
-        start, end, start_marker, end_marker = find_gutenberg_body(lines)
-        if start_marker is None and end_marker is None:
-            notices.append(f"{source}: no Project Gutenberg markers; kept whole")
-    while start < end and not lines[start].strip():
-        start += 1
-    while end > start and not lines[end - 1].strip():
-        end -= 1
-    kept = lines[start:end]
-    body = "\n".join(kept) + "\n"
-    if options.lowercase:
-        body = body.lower()
-    if not body.strip():
-        raise CorpusError(f"{source} is empty after cleaning")
-    report = CleanReport(
-        source=source,
-        encoding=encoding,
-        removed_top=start,
-        removed_bottom=len(lines) - end,
-        start_marker=start_marker,
-        end_marker=end_marker,
-        chars=len(body),
-        first_line=kept[0],
-        last_line=kept[-1],
-        notices=tuple(notices),
-    )
-    return CleanText(body, report)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out = Transform(options)(text)
+    if options.words_only and out and text[-1:].isspace():
+        out += " "
+    return out
 
 
 def clean_bytes(data: bytes, options: CleanOptions, *, source: str) -> CleanText:
-    if not data.strip():
-        raise CorpusError(f"{source} is empty")
-    text, encoding = decode(data, options.encoding, source)
-    return clean_text(text, options, source=source, encoding=encoding)
+    """Clean a whole in-memory file; the same code path as a streamed one."""
+    from chargen.document import Document, bytes_opener
+
+    doc = Document(source, bytes_opener(data), options)
+    text = "".join(doc.chunks())
+    return CleanText(text, doc.report)

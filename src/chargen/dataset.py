@@ -52,6 +52,7 @@ def prepare(
     source_sha256: str,
     sources: list[str],
     min_char_count: int = 1,
+    seq_len: int | None = None,
 ) -> Prepared:
     """Two streaming passes over the cleaned text: count characters, then encode and write.
 
@@ -66,6 +67,12 @@ def prepare(
             f"corpus too short: {total} characters leave {n_train} for training and {n_val} "
             f"for validation"
         )
+    for split, n in (("train", n_train), ("val", n_val)):
+        if seq_len is not None and count_windows(n, seq_len) < 1:
+            raise CorpusError(
+                f"corpus too short for seq_len {seq_len}: the {split} split has {n} characters, "
+                f"needs at least {seq_len + 1}"
+            )
     vocab = Vocab.from_counts(counts, min_count=min_char_count, normalisation=normalisation)
     attrs = {
         "format": FORMAT,

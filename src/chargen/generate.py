@@ -12,8 +12,7 @@ from chargen.vocab import Vocab
 
 def seed_options(vocab: Vocab) -> CleanOptions:
     """The cleaning options recorded with the vocabulary, for normalising seed text."""
-    norm = vocab.normalisation
-    return CleanOptions(lowercase=bool(norm.get("lowercase", False)))
+    return CleanOptions.from_dict(dict(vocab.normalisation))
 
 
 def load_sampler(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from chargen.corpus import CleanOptions, CleanReport
 from chargen.dataset import Prepared, open_prepared, prepare
 from chargen.errors import CorpusError, RunError
-from chargen.sources import load_corpus, resolve_paths
+from chargen.sources import load_corpus
 
 
 @dataclass(frozen=True)
@@ -30,42 +31,41 @@ def cache_key(raw_sha256: str, options: CleanOptions, val_fraction: float) -> st
 
 
 def prepare_corpus(
-    spec: str,
+    spec: str | Sequence[str],
     options: CleanOptions,
     *,
     val_fraction: float,
     data_dir: Path,
     mirror: str | None = None,
     out: Path | None = None,
+    seq_len: int | None = None,
 ) -> PrepareResult:
-    """Clean and encode `spec` into `out` (default: a cache file under data_dir/prepared)."""
+    """Clean and encode `spec` into `out` (default: a cache file under data_dir/prepared).
+
+    Three streaming passes: check and hash the bytes, count characters, encode. `seq_len`,
+    when given, is checked against both splits before anything is written.
+    """
     if not 0 < val_fraction < 1:
         raise CorpusError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    paths = resolve_paths(spec, data_dir=data_dir, mirror=mirror)
-    digest = hashlib.sha256()
-    for path in paths:
-        try:
-            with open(path, "rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                    digest.update(block)
-        except OSError as exc:
-            raise CorpusError(f"cannot read corpus {path}: {exc.strerror}") from exc
-    stem = paths[0].stem if len(paths) == 1 else "corpus"
-    key = cache_key(digest.hexdigest(), options, val_fraction)
+    corpus = load_corpus(spec, options, data_dir=data_dir, mirror=mirror)
+    key = cache_key(corpus.sha256, options, val_fraction)
     if out is None:
-        out = data_dir / "prepared" / f"{stem}-{key}.h5"
+        out = data_dir / "prepared" / f"{corpus.stem}-{key}.h5"
         if out.is_file():
             try:
-                return PrepareResult(open_prepared(out), [], cached=True)
+                cached = open_prepared(out)
+                if seq_len is None or min(cached.sizes.values()) > seq_len:
+                    return PrepareResult(cached, [], cached=True)
             except RunError:
                 pass  # a damaged cache entry is rebuilt below
-    corpus = load_corpus(spec, options, data_dir=data_dir, mirror=mirror)
     prepared = prepare(
         corpus.chunks,
         out,
         val_fraction=val_fraction,
         normalisation=options.to_dict(),
         source_sha256=corpus.sha256,
-        sources=[r.source for r in corpus.reports],
+        sources=[d.source for d in corpus.documents],
+        min_char_count=options.min_char_count,
+        seq_len=seq_len,
     )
     return PrepareResult(prepared, corpus.reports, cached=False)

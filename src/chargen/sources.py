@@ -1,30 +1,44 @@
-"""Where corpus bytes come from: files, and Project Gutenberg ebooks by number."""
+"""Where corpus bytes come from: files, directories, globs, stdin, Gutenberg and NLTK ebooks."""
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import re
+import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chargen.corpus import CleanOptions, CleanReport, CleanText, clean_bytes
+from chargen.corpus import CleanOptions, CleanReport
+from chargen.document import Document, Opener, bytes_opener, file_opener
 from chargen.errors import CorpusError
 from chargen.files import atomic_path
+from chargen.words import gutenberg_bytes
 
 GUTENBERG_URL = "https://www.gutenberg.org"
+DOC_SEPARATOR = "\n\n"  # between documents, after each one's final newline
+TEXT_SUFFIXES = (".txt", ".text", ".md", ".rst", "")
 _GUTENBERG = re.compile(r"^gutenberg:(\d+)$")
+_NLTK = re.compile(r"^nltk:(.+)$")
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    opener: Opener
+    stem: str
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """Cleaned text of every source in a `--corpus` spec, with a hash of the raw bytes."""
+    """Every source in a `--corpus` spec, each cleaned separately, with a hash of the bytes."""
 
     stem: str
     sha256: str
-    documents: list[CleanText] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
 
     @property
     def reports(self) -> list[CleanReport]:
@@ -32,8 +46,10 @@ class Corpus:
 
     def chunks(self) -> Iterator[str]:
         """The training text in pieces; may be iterated more than once."""
-        for doc in self.documents:
-            yield doc.text
+        for i, doc in enumerate(self.documents):
+            if i:
+                yield DOC_SEPARATOR
+            yield from doc.chunks()
 
 
 def gutenberg_path(book_id: int, data_dir: Path) -> Path:
@@ -58,7 +74,7 @@ def fetch_gutenberg(book_id: int, *, data_dir: Path, mirror: str | None) -> Path
                 data = resp.read()
         except urllib.error.HTTPError as exc:
             raise CorpusError(
-                f"Project Gutenberg has no ebook {book_id} ({url}: {exc.code})"
+                f"Project Gutenberg has no ebook {book_id} ({url}: HTTP {exc.code})"
             ) from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -76,31 +92,71 @@ def fetch_gutenberg(book_id: int, *, data_dir: Path, mirror: str | None) -> Path
     return cached
 
 
-def resolve_paths(spec: str, *, data_dir: Path, mirror: str | None) -> list[Path]:
+def _file(path: Path) -> Source:
+    return Source(str(path), file_opener(str(path)), path.stem)
+
+
+def _text_files(paths: list[Path]) -> list[Path]:
+    return sorted(p for p in paths if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+
+
+def resolve_sources(
+    spec: str | Sequence[str], *, data_dir: Path, mirror: str | None
+) -> list[Source]:
+    """Sources named by one spec or several (files, directories, globs, `-`, ids)."""
+    specs = [spec] if isinstance(spec, str) else list(spec)
+    if not specs:
+        raise CorpusError("no corpus given")
+    if "-" in specs and len(specs) > 1:
+        raise CorpusError("--corpus - (stdin) cannot be combined with other sources")
+    return [s for one in specs for s in _resolve_one(one, data_dir=data_dir, mirror=mirror)]
+
+
+def _resolve_one(spec: str, *, data_dir: Path, mirror: str | None) -> list[Source]:
+    if spec == "-":
+        return [Source("<stdin>", bytes_opener(sys.stdin.buffer.read()), "stdin")]
     match = _GUTENBERG.match(spec)
     if match:
-        return [fetch_gutenberg(int(match.group(1)), data_dir=data_dir, mirror=mirror)]
+        book = int(match.group(1))
+        path = fetch_gutenberg(book, data_dir=data_dir, mirror=mirror)
+        return [Source(spec, file_opener(str(path)), f"gutenberg-{book}")]
+    match = _NLTK.match(spec)
+    if match:
+        data = gutenberg_bytes(match.group(1))
+        return [Source(spec, bytes_opener(data), "nltk-" + Path(match.group(1)).stem)]
+    if glob.has_magic(spec):
+        found = _text_files([Path(p) for p in glob.glob(spec, recursive=True)])
+        if not found:
+            raise CorpusError(f"no text files match {spec}")
+        return [_file(p) for p in found]
     path = Path(spec)
     if not path.exists():
         raise CorpusError(f"corpus not found: {spec}")
     if path.is_dir():
-        raise CorpusError(f"corpus {spec} is a directory; pass a text file")
-    return [path]
+        found = _text_files(list(path.rglob("*")))
+        if not found:
+            raise CorpusError(f"no text files (.txt, .text, .md, .rst) in directory {spec}")
+        return [_file(p) for p in found]
+    return [_file(path)]
+
+
+def spec_stem(sources: list[Source]) -> str:
+    return sources[0].stem if len(sources) == 1 else "corpus"
 
 
 def load_corpus(
-    spec: str, options: CleanOptions, *, data_dir: Path, mirror: str | None = None
+    spec: str | Sequence[str],
+    options: CleanOptions,
+    *,
+    data_dir: Path,
+    mirror: str | None = None,
+    sources: list[Source] | None = None,
 ) -> Corpus:
-    """Read and clean every source named by `spec`."""
-    paths = resolve_paths(spec, data_dir=data_dir, mirror=mirror)
+    """Check every source named by `spec` (one pass each); cleaning happens as chunks stream."""
+    if sources is None:
+        sources = resolve_sources(spec, data_dir=data_dir, mirror=mirror)
+    documents = [Document(s.name, s.opener, options) for s in sources]
     digest = hashlib.sha256()
-    documents = []
-    for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise CorpusError(f"cannot read corpus {path}: {exc.strerror}") from exc
-        digest.update(data)
-        documents.append(clean_bytes(data, options, source=str(path)))
-    stem = paths[0].stem if len(paths) == 1 else "corpus"
-    return Corpus(stem=stem, sha256=digest.hexdigest(), documents=documents)
+    for doc in documents:
+        digest.update(doc.sha256.encode())
+    return Corpus(stem=spec_stem(sources), sha256=digest.hexdigest(), documents=documents)

@@ -1,0 +1,211 @@
+"""One corpus source cleaned in a streaming pass: bounded memory whatever the file size.
+
+A first pass checks the bytes (text, encoding, hash); the Gutenberg cut is found in the head
+and tail only; each later pass decodes blocks, drops the header characters, holds back the
+footer characters and cleans whole lines, so a file is never held in memory, let alone twice.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from typing import BinaryIO
+
+from chargen import gutenberg
+from chargen.corpus import (
+    CleanOptions,
+    CleanReport,
+    Transform,
+    check_text,
+    detect_encoding,
+    display_encoding,
+)
+from chargen.errors import CorpusError
+
+BLOCK = 1 << 20  # bytes or characters read at a time
+EDGE = 1 << 20  # bytes of head and tail searched for Gutenberg markers
+
+Opener = Callable[[], BinaryIO]
+
+
+def bytes_opener(data: bytes) -> Opener:
+    return lambda: io.BytesIO(data)
+
+
+def file_opener(path: str) -> Opener:
+    return lambda: open(path, "rb")
+
+
+class Document:
+    """A cleaned source; `chunks()` may be iterated many times, each a fresh streaming pass."""
+
+    def __init__(self, source: str, opener: Opener, options: CleanOptions) -> None:
+        self.source = source
+        self.opener = opener
+        self.options = options
+        self._chars: int | None = None
+        Transform(options).check()
+        self._scan()
+        self._plan()
+
+    def _blocks(self) -> Iterator[bytes]:
+        try:
+            with self.opener() as fh:
+                while block := fh.read(BLOCK):
+                    yield block
+        except OSError as exc:
+            raise CorpusError(f"cannot read corpus {self.source}: {exc.strerror}") from exc
+
+    def _scan(self) -> None:
+        """Hash the bytes, reject binary or empty files, and settle the encoding."""
+        digest, size, blank = hashlib.sha256(), 0, True
+
+        def hashed() -> Iterator[bytes]:
+            nonlocal size, blank
+            for block in self._blocks():
+                digest.update(block)
+                size += len(block)
+                blank = blank and not block.strip()
+                yield block
+
+        if self.options.encoding is None:
+            self.encoding = detect_encoding(hashed(), self.source)
+        else:
+            self.encoding = self.options.encoding
+            decoder = codecs.getincrementaldecoder(self.encoding)()
+            offset = 0
+            for block in hashed():
+                check_text(block, self.source, offset)
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    raise CorpusError(
+                        f"{self.source} is not valid {self.encoding} (byte {offset + exc.start})"
+                    ) from exc
+                offset += len(block)
+        self.sha256, self.size = digest.hexdigest(), size
+        if blank:
+            raise CorpusError(f"{self.source} is empty")
+
+    def _text(self, data: bytes, final: bool) -> str:
+        text = codecs.getincrementaldecoder(self.encoding)(errors="replace").decode(data, final)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def _plan(self) -> None:
+        """Characters to drop at the top and bottom, from the head and tail of the file."""
+        with self.opener() as fh:
+            if self.size <= 2 * EDGE:
+                head = tail = self._text(fh.read(), True)
+                whole = True
+            else:
+                head = self._text(fh.read(EDGE), False)
+                head = head[: head.rfind("\n") + 1]
+                fh.seek(self.size - EDGE)
+                tail = self._text(fh.read(), True)
+                tail = tail[tail.find("\n") + 1 :]
+                whole = False
+        hl, tl = head.split("\n"), tail.split("\n")
+        if tl and tl[-1] == "":
+            tl.pop()  # the final newline ends the last line; it starts no new one
+        first, start_marker = 0, None
+        if self.options.strip:
+            first, start_marker = gutenberg.find_start(hl)
+            if start_marker is not None:
+                first = gutenberg.skip_notes(hl, first)
+        while first < len(hl) and not hl[first].strip():
+            first += 1
+        end, end_marker = len(tl), None
+        if self.options.strip:
+            end, end_marker = gutenberg.find_end(tl, first if whole else 0)
+        last = gutenberg.last_text_line(tl, end, first if whole else 0)
+        if whole and last < first:
+            if start_marker or end_marker:
+                raise CorpusError(
+                    f"{self.source} holds only a Project Gutenberg header and licence, no text"
+                )
+            raise CorpusError(f"{self.source} is empty")
+        self.head_chars = sum(len(line) + 1 for line in hl[:first])
+        self.tail_chars = max(0, len(tail) - sum(len(line) + 1 for line in tl[: last + 1]))
+        self.removed_top, self.removed_bottom = first, len(tl) - last - 1
+        self.first_line, self.last_line = hl[first].strip(), tl[last].strip()
+        self.start_marker, self.end_marker = start_marker, end_marker
+        notices = []
+        if self.options.strip:
+            if start_marker is None and end_marker is None:
+                notices.append(f"{self.source}: no Project Gutenberg markers; kept whole")
+            elif start_marker is None:
+                notices.append(f"{self.source}: end marker but no start marker; kept the top")
+            elif end_marker is None:
+                notices.append(f"{self.source}: start marker but no end marker; kept the bottom")
+        self.notices = tuple(notices)
+
+    def _raw_lines(self) -> Iterator[str]:
+        """Decoded, newline-normalised text between the cuts, in blocks of whole lines."""
+        fh = io.TextIOWrapper(self.opener(), encoding=self.encoding, errors="strict", newline=None)
+        skip, hold, pending = self.head_chars, self.tail_chars, ""
+        try:
+            with fh:
+                while block := fh.read(BLOCK):
+                    if skip:
+                        cut = min(skip, len(block))
+                        block, skip = block[cut:], skip - cut
+                    pending += block
+                    ready = len(pending) - hold
+                    cut = pending.rfind("\n", 0, ready) + 1 if ready > 0 else 0
+                    if cut == 0 and ready > 8 * BLOCK:
+                        cut = ready  # a huge line: cut it rather than hold it all
+                    if cut:
+                        yield pending[:cut]
+                        pending = pending[cut:]
+        except UnicodeDecodeError as exc:
+            raise CorpusError(f"{self.source} changed while it was read: {exc}") from exc
+        rest = pending[: len(pending) - hold]
+        if rest:
+            yield rest
+
+    def chunks(self) -> Iterator[str]:
+        """The cleaned text, ending in one newline; counts its characters for the report."""
+        transform = Transform(self.options)
+        words = self.options.words_only
+        chars, last = 0, ""
+        for raw in self._raw_lines():
+            text = transform(raw)
+            if not text:
+                continue
+            if words and chars:
+                text = " " + text
+            chars += len(text)
+            last = text
+            yield text
+        if chars == 0:
+            raise CorpusError(f"{self.source} is empty after cleaning")
+        if words or not last.endswith("\n"):
+            chars += 1
+            yield "\n"
+        self._chars = chars
+
+    @cached_property
+    def chars(self) -> int:
+        if self._chars is None:
+            for _ in self.chunks():
+                pass
+        assert self._chars is not None
+        return self._chars
+
+    @property
+    def report(self) -> CleanReport:
+        return CleanReport(
+            source=self.source,
+            encoding=display_encoding(self.encoding),
+            removed_top=self.removed_top,
+            removed_bottom=self.removed_bottom,
+            start_marker=self.start_marker,
+            end_marker=self.end_marker,
+            chars=self.chars,
+            first_line=self.first_line,
+            last_line=self.last_line,
+            notices=self.notices,
+        )

@@ -1,0 +1,89 @@
+"""Where the book starts and ends inside a Project Gutenberg file, for every header era.
+
+Markers are searched only in the head and tail of a file, so a multi-gigabyte corpus is never
+held in memory to trim it; the caller streams the text between the two cuts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A start marker ends the header: the modern `*** START OF ...` lines (with or without the
+# space) and the 1990s `*END*THE SMALL PRINT! ...` line that closes the licence block.
+START = re.compile(
+    r"^\W*\*+\s*START\s*OF\s*(THE|THIS)\s+(COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
+    r"|^\W*\*+\s*END\s*\**\s*THE\s+SMALL\s+PRINT",
+    re.IGNORECASE,
+)
+# An end marker starts the footer and the licence after it.
+END = re.compile(
+    r"^\W*\**\s*END\s*OF\s*(THE\s+|THIS\s+)?(COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
+    r"|^\W*\**\s*END\s+OF\s+(THE|THIS)\s+(E-?TEXT|E-?BOOK)\s+OF\b",
+    re.IGNORECASE,
+)
+# Production credits between the start marker and the book.
+NOTES = re.compile(
+    r"^\s*\[?\s*(produced\s+by|e-?text\s+prepared\s+by|e-?book\s+prepared\s+by|prepared\s+by"
+    r"|transcribed\s+(from|by)|this\s+e-?(text|book)\s+was\s+(produced|prepared|created)"
+    r"|scanned\s+(and\s+proofread\s+)?by|proofread\s+by|html\s+version\s+by"
+    r"|e-?text\s+(scanned|edited)\s+by|created\s+by|updated\s+editions\s+will)",
+    re.IGNORECASE,
+)
+# A second start marker this close to the first one belongs to the same header.
+_HEADER_SPAN = 400
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Kept lines: from head line `first` to the line `bottom` lines before the end."""
+
+    first: int  # index of the first kept line in the head
+    last: int  # index of the last kept line in the tail
+    start_marker: str | None
+    end_marker: str | None
+
+
+def find_start(lines: list[str]) -> tuple[int, str | None]:
+    """Index after the header (0 if none) and the marker that closed it."""
+    found = [i for i, line in enumerate(lines) if START.match(line)]
+    if not found:
+        return 0, None
+    chosen = found[0]
+    for i in found[1:]:
+        if i - chosen > _HEADER_SPAN or _is_end(lines, chosen, i):
+            break
+        chosen = i
+    return chosen + 1, lines[chosen].strip()
+
+
+def _is_end(lines: list[str], lo: int, hi: int) -> bool:
+    return any(END.match(line) for line in lines[lo:hi])
+
+
+def skip_notes(lines: list[str], i: int) -> int:
+    """Skip blank lines and paragraphs of production credits ("Produced by ...")."""
+    while True:
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+        if i < len(lines) and NOTES.match(lines[i]):
+            while i < len(lines) and lines[i].strip():
+                i += 1
+            continue
+        return i
+
+
+def find_end(lines: list[str], begin: int) -> tuple[int, str | None]:
+    """Index of the first end marker at or after `begin` (len(lines) if none)."""
+    for i in range(begin, len(lines)):
+        if END.match(lines[i]):
+            return i, lines[i].strip()
+    return len(lines), None
+
+
+def last_text_line(lines: list[str], end: int, floor: int) -> int:
+    """The last non-blank line before `end` (floor - 1 when there is none)."""
+    i = end - 1
+    while i >= floor and not lines[i].strip():
+        i -= 1
+    return i
