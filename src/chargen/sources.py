@@ -73,6 +73,7 @@ def fetch_gutenberg(book_id: int, *, data_dir: Path, mirror: str | None) -> Path
             with urllib.request.urlopen(url, timeout=60) as resp:
                 data = resp.read()
         except urllib.error.HTTPError as exc:
+            exc.close()
             raise CorpusError(
                 f"Project Gutenberg has no ebook {book_id} ({url}: HTTP {exc.code})"
             ) from exc

@@ -51,15 +51,15 @@ def to_words(text: str, drop: frozenset[str] | None) -> list[str]:
 
 def gutenberg_bytes(fileid: str) -> bytes:
     """Raw bytes of a file of NLTK's gutenberg corpus (`nltk:carroll-alice.txt`)."""
-    import nltk.data
+    from nltk.corpus import gutenberg
 
     try:
-        pointer = nltk.data.find(f"corpora/gutenberg/{fileid}")
+        available = gutenberg.fileids()
     except LookupError as exc:
-        try:
-            nltk.data.find("corpora/gutenberg")
-        except LookupError:
-            raise missing_data("gutenberg", exc) from exc
-        raise CorpusError(f"NLTK's gutenberg corpus has no file {fileid!r}") from exc
-    with pointer.open() as fh:
+        raise missing_data("gutenberg", exc) from exc
+    if fileid not in available:
+        raise CorpusError(
+            f"NLTK's gutenberg corpus has no file {fileid!r}; available: {', '.join(available)}"
+        )
+    with gutenberg.abspath(fileid).open() as fh:
         return fh.read()

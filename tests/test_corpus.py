@@ -1,0 +1,196 @@
+"""Cleaning: Gutenberg cuts of every era, encodings, normalisation and character options."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chargen import document
+from chargen.corpus import CleanOptions, clean_bytes, normalise_seed, to_ascii
+from chargen.document import Document, bytes_opener
+from chargen.errors import ConfigError, CorpusError
+from conftest import ROOT, WONDERLAND
+from gutenberg_fixtures import ERAS, era_bytes
+
+SRC = ROOT / "src"
+
+
+@pytest.mark.parametrize("era", sorted(ERAS))
+def test_each_era_is_cut_at_the_book(era: str) -> None:
+    header, body, footer = ERAS[era]
+    cleaned = clean_bytes(era_bytes(era), CleanOptions(), source=era)
+    assert cleaned.text == "\n".join(body) + "\n"
+    r = cleaned.report
+    assert (r.removed_top, r.removed_bottom) == (len(header), len(footer))
+    assert r.first_line == body[0].strip()
+    assert r.last_line == body[-1].strip()
+    assert "Gutenberg" not in cleaned.text and "\ufffd" not in cleaned.text
+
+
+def test_markers_and_notices_are_reported() -> None:
+    r = clean_bytes(era_bytes("1990s"), CleanOptions(), source="a").report
+    assert r.start_marker == "*END*THE SMALL PRINT! FOR PUBLIC DOMAIN ETEXTS*Ver.04.29.93*END*"
+    assert r.end_marker == "End of The Project Gutenberg Etext of Alice in Wonderland"
+    assert r.notices == ()
+    r = clean_bytes(era_bytes("start-only"), CleanOptions(), source="s").report
+    assert r.end_marker is None
+    assert r.notices == ("s: start marker but no end marker; kept the bottom",)
+    r = clean_bytes(era_bytes("end-only"), CleanOptions(), source="e").report
+    assert r.start_marker is None
+    assert r.notices == ("e: end marker but no start marker; kept the top",)
+
+
+def test_wonderland_cut_and_counts() -> None:
+    cleaned = clean_bytes(WONDERLAND.read_bytes(), CleanOptions(), source="w")
+    r = cleaned.report
+    assert (r.removed_top, r.removed_bottom) == (31, 366)
+    assert (r.first_line, r.last_line) == ("ALICE'S ADVENTURES IN WONDERLAND", "THE END")
+    assert r.start_marker.startswith("*** START OF THIS PROJECT GUTENBERG EBOOK ALICE")
+    assert r.end_marker.startswith("End of Project Gutenberg's Alice")
+    assert cleaned.text.startswith("ALICE'S ADVENTURES IN WONDERLAND\n\nLewis Carroll\n")
+    assert cleaned.text.endswith("summer days.\n\n              THE END\n")
+    assert "\r" not in cleaned.text and r.chars == len(cleaned.text) == 144431
+
+
+def test_no_markers_keeps_everything_with_a_notice() -> None:
+    data = b"\n\nJust a poem.\r\nSecond line\rThird line\n\n"
+    cleaned = clean_bytes(data, CleanOptions(), source="poem.txt")
+    assert cleaned.text == "Just a poem.\nSecond line\nThird line\n"
+    assert cleaned.report.notices == ("poem.txt: no Project Gutenberg markers; kept whole",)
+    assert cleaned.report.removed_top == 2
+
+
+def test_no_strip_keeps_header_and_licence() -> None:
+    header, body, footer = ERAS["2010s"]
+    cleaned = clean_bytes(era_bytes("2010s"), CleanOptions(strip=False), source="t")
+    assert cleaned.text.startswith(header[0] + "\n")
+    assert cleaned.text.endswith(footer[-1] + "\n")
+    assert cleaned.report.notices == ()
+
+
+def test_header_and_licence_only_is_an_error() -> None:
+    header, _, footer = ERAS["2000s"]
+    data = "\r\n".join(header + footer).encode("latin-1")
+    with pytest.raises(CorpusError, match=r"^x holds only a Project Gutenberg header and licence"):
+        clean_bytes(data, CleanOptions(), source="x")
+
+
+def test_latin1_is_detected_and_utf8_bom_dropped() -> None:
+    fr = clean_bytes(era_bytes("2000s"), CleanOptions(), source="fr")
+    assert fr.report.encoding == "cp1252"
+    assert "En l'ann\u00e9e 1872" in fr.text and "\u00ab Fin \u00bb" in fr.text
+    de = clean_bytes(era_bytes("2020s-nospace"), CleanOptions(strip=False), source="de")
+    assert de.report.encoding == "utf-8"
+    assert de.text.startswith("The Project Gutenberg eBook of Die Verwandlung")
+
+
+def test_explicit_encoding_and_undecodable_bytes() -> None:
+    data = "caf\u00e9 \u2014 na\u00efve\n".encode("cp1252")
+    assert clean_bytes(data, CleanOptions(encoding="cp1252"), source="f").text == (
+        "caf\u00e9 \u2014 na\u00efve\n"
+    )
+    assert clean_bytes(data, CleanOptions(), source="f").report.encoding == "cp1252"
+    with pytest.raises(
+        CorpusError, match=r"^f is neither UTF-8 nor Windows-1252; pass --encoding$"
+    ):
+        clean_bytes(b"abc \x81\xff def\n", CleanOptions(), source="f")
+    with pytest.raises(CorpusError, match=r"^f is not valid utf-8 \(byte 4\)$"):
+        clean_bytes(b"abc \xff def\n", CleanOptions(encoding="utf-8"), source="f")
+
+
+def test_binary_and_empty_are_rejected() -> None:
+    with pytest.raises(CorpusError, match=r"^b looks binary \(NUL byte at 3\), not a text file$"):
+        clean_bytes(b"GIF\x00\x01\x02", CleanOptions(), source="b")
+    with pytest.raises(CorpusError, match=r"^e is empty$"):
+        clean_bytes(b" \r\n\n ", CleanOptions(), source="e")
+
+
+def test_nfc_lowercase_ascii_and_keep_chars() -> None:
+    text = "Cafe\u0301 \u201cNa\u00efve\u201d \u2014 Stra\u00dfe\u2026\n".encode()
+    assert clean_bytes(text, CleanOptions(), source="t").text == (
+        "Caf\u00e9 \u201cNa\u00efve\u201d \u2014 Stra\u00dfe\u2026\n"
+    )
+    assert clean_bytes(text, CleanOptions(ascii=True, lowercase=True), source="t").text == (
+        'cafe "naive" -- strasse...\n'
+    )
+    opts = CleanOptions(lowercase=True, keep_chars=r"[a-z\n ]")
+    assert clean_bytes(text, opts, source="t").text == "caf nave  strae\n"
+    assert to_ascii("\u00c6sop \u2018hi\u2019 \u4e2d") == "AEsop 'hi' "
+
+
+def test_words_only_and_stopwords() -> None:
+    data = b"The Queen of Hearts,\nshe made some tarts!\n"
+    words = CleanOptions(words_only=True)
+    assert clean_bytes(data, words, source="t").text == "The Queen of Hearts she made some tarts\n"
+    drop = CleanOptions(words_only=True, drop_stopwords="english", lowercase=True)
+    assert clean_bytes(data, drop, source="t").text == "queen hearts made tarts\n"
+
+
+def test_missing_nltk_data_names_the_package(tmp_path: Path) -> None:
+    """A fresh process with an empty NLTK_DATA: one error line, nothing downloaded."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c\n")
+    env = {**os.environ, "NLTK_DATA": str(tmp_path / "none"), "PYTHONPATH": str(SRC)}
+    cmd = [sys.executable, "-m", "chargen", "clean", "--corpus", str(corpus)]
+    proc = subprocess.run(
+        [*cmd, "--words-only", "--drop-stopwords", "english"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        "Error: NLTK data package 'stopwords' not found on the NLTK search path (NLTK_DATA); "
+        "install it with: python -m nltk.downloader stopwords\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"drop_stopwords": "english"}, "--drop-stopwords needs --words-only"),
+        ({"min_char_count": 0}, "--min-char-count must be at least 1, got 0"),
+        ({"encoding": "klingon"}, "unknown encoding 'klingon'"),
+    ],
+)
+def test_conflicting_or_bad_options(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        CleanOptions(**kwargs)
+    assert str(err.value) == message
+
+
+def test_seed_gets_the_corpus_normalisation() -> None:
+    opts = CleanOptions(lowercase=True, ascii=True)
+    assert normalise_seed("Cafe\u0301 \u201cHi\u201d\r\n", opts) == 'cafe "hi"\n'
+    assert normalise_seed("The Cat sat ", CleanOptions(words_only=True)) == "The Cat sat "
+    assert CleanOptions.from_dict(opts.to_dict() | {"future_key": 1}) == opts
+
+
+@pytest.mark.parametrize("era", ["2000s", "2020s-nospace", "1990s"])
+def test_streaming_in_small_blocks_matches_whole_file(
+    era: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Head/tail marker search and block-wise decoding give the in-memory result exactly."""
+    header, body, footer = ERAS[era]
+    big = (header, body * 200, footer)
+    monkeypatch.setitem(ERAS, era, big)
+    data = era_bytes(era)
+    whole = Document("w", bytes_opener(data), CleanOptions())
+    expected = "".join(whole.chunks())
+    monkeypatch.setattr(document, "EDGE", 4096)
+    monkeypatch.setattr(document, "BLOCK", 777)
+    streamed = Document("s", bytes_opener(data), CleanOptions())
+    chunks = list(streamed.chunks())
+    assert len(chunks) > 10
+    assert "".join(chunks) == expected == "\n".join(body * 200) + "\n"
+    assert (streamed.report.removed_top, streamed.report.removed_bottom) == (
+        len(header),
+        len(footer),
+    )

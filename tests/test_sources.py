@@ -1,0 +1,129 @@
+"""Corpus sources: files, directories, globs, stdin, Gutenberg ids (mirror dir or URL), NLTK."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chargen.corpus import CleanOptions
+from chargen.errors import CorpusError
+from chargen.sources import DOC_SEPARATOR, fetch_gutenberg, load_corpus, resolve_sources
+from conftest import MIRROR, WONDERLAND
+from gutenberg_fixtures import era_bytes
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """A local HTTP server (127.0.0.1 only) serving the Gutenberg mirror."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(MIRROR))
+    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _load(spec, tmp_path: Path, mirror: str | None = None, **kw):
+    return load_corpus(spec, CleanOptions(**kw), data_dir=tmp_path / "data", mirror=mirror)
+
+
+def test_several_files_are_cleaned_separately(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(era_bytes("2010s"))
+    (tmp_path / "b.txt").write_bytes(b"Plain text.\n")
+    corpus = _load([str(tmp_path / "a.txt"), str(tmp_path / "b.txt")], tmp_path)
+    text = "".join(corpus.chunks())
+    assert text == (
+        "THE TIME MACHINE\n\nThe Time Traveller (for so it will be convenient to speak\n"
+        + DOC_SEPARATOR
+        + "Plain text.\n"
+    )
+    assert text == "".join(corpus.chunks())  # re-iterable
+    assert [r.removed_top for r in corpus.reports] == [12, 0]
+    assert corpus.stem == "corpus"
+
+
+def test_directory_and_glob_take_text_files_in_order(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "2.txt").write_text("two\n")
+    (tmp_path / "d" / "1.txt").write_text("one\n")
+    (tmp_path / "d" / "img.png").write_bytes(b"\x89PNG\x00")
+    by_dir = _load(str(tmp_path / "d"), tmp_path)
+    assert "".join(by_dir.chunks()) == "one\n" + DOC_SEPARATOR + "two\n"
+    by_glob = _load(str(tmp_path / "d" / "*.txt"), tmp_path)
+    assert [d.source for d in by_glob.documents] == [
+        str(tmp_path / "d" / "1.txt"),
+        str(tmp_path / "d" / "2.txt"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: str(p / "nope.txt"), "corpus not found: {p}/nope.txt"),
+        (lambda p: (p / "e").mkdir() or str(p / "e"),
+         "no text files (.txt, .text, .md, .rst) in directory {p}/e"),
+        (lambda p: str(p / "*.none"), "no text files match {p}/*.none"),
+    ],
+)  # fmt: skip
+def test_missing_sources(tmp_path: Path, make, message: str) -> None:
+    spec = make(tmp_path)
+    with pytest.raises(CorpusError) as err:
+        _load(spec, tmp_path)
+    assert str(err.value) == message.format(p=tmp_path)
+
+
+def test_gutenberg_id_from_mirror_dir_is_cached(tmp_path: Path) -> None:
+    corpus = _load("gutenberg:11", tmp_path, mirror=str(MIRROR))
+    cached = tmp_path / "data" / "gutenberg" / "pg11.txt"
+    assert cached.read_bytes() == (MIRROR / "cache/epub/11/pg11.txt").read_bytes()
+    assert corpus.stem == "gutenberg-11"
+    assert corpus.reports[0].first_line == "ALICE'S ADVENTURES IN WONDERLAND"
+    # Cached: no mirror needed any more.
+    assert fetch_gutenberg(11, data_dir=tmp_path / "data", mirror="/nonexistent") == cached
+
+
+def test_gutenberg_id_over_http(tmp_path: Path, server: str) -> None:
+    path = fetch_gutenberg(11, data_dir=tmp_path / "data", mirror=server)
+    assert path.read_bytes() == (MIRROR / "cache/epub/11/pg11.txt").read_bytes()
+    with pytest.raises(CorpusError) as err:
+        fetch_gutenberg(99999, data_dir=tmp_path / "data", mirror=server)
+    assert str(err.value) == (
+        f"Project Gutenberg has no ebook 99999 ({server}/cache/epub/99999/pg99999.txt: HTTP 404)"
+    )
+    assert not (tmp_path / "data" / "gutenberg" / "pg99999.txt").exists()
+
+
+def test_gutenberg_without_network_or_mirror(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match=r"^cannot download ebook 5 from http://127\.0\.0\.1:9/"):
+        fetch_gutenberg(5, data_dir=tmp_path, mirror="http://127.0.0.1:9")
+    with pytest.raises(CorpusError) as err:
+        fetch_gutenberg(12, data_dir=tmp_path, mirror=str(MIRROR))
+    assert str(err.value) == (
+        f"no ebook 12 in mirror {MIRROR} (looked for {MIRROR}/cache/epub/12/pg12.txt)"
+    )
+
+
+def test_nltk_gutenberg_file(tmp_path: Path) -> None:
+    corpus = _load("nltk:carroll-alice.txt", tmp_path)
+    r = corpus.reports[0]
+    assert r.first_line == "[Alice's Adventures in Wonderland by Lewis Carroll 1865]"
+    assert r.last_line == "remembering her own child-life, and the happy summer days."
+    assert corpus.stem == "nltk-carroll-alice"
+    with pytest.raises(CorpusError) as err:
+        _load("nltk:nope.txt", tmp_path)
+    assert str(err.value).startswith(
+        "NLTK's gutenberg corpus has no file 'nope.txt'; available: austen-emma.txt, "
+    )
+
+
+def test_stdin_cannot_be_mixed(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError) as err:
+        resolve_sources(["-", str(WONDERLAND)], data_dir=tmp_path, mirror=None)
+    assert str(err.value) == "--corpus - (stdin) cannot be combined with other sources"
