@@ -207,7 +207,8 @@ def clean(
     options = clean_options(lowercase, no_strip, encoding, **kw)
     spec = corpus[0] if len(corpus) == 1 else corpus
     loaded = load_corpus(spec, options, data_dir=data_dir, mirror=_mirror())
-    out = click.get_binary_stream("stdout")
+    sys.stdout.flush()
+    out = sys.stdout.buffer  # UTF-8 bytes whatever the terminal's locale
     chars = 0
     for chunk in loaded.chunks():
         chars += len(chunk)

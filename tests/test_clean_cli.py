@@ -1,0 +1,126 @@
+"""`chargen clean` and the corpus side of `chargen prepare`: exact output, clean failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import WONDERLAND
+from gutenberg_fixtures import ERAS, era_bytes
+
+from chargen.cli import main
+
+WONDERLAND_SUMMARY = (
+    f'{WONDERLAND}: removed 31 header lines and 366 footer lines (start "*** START OF THIS '
+    'PROJECT GUTENBERG EBOOK ALICE\'S ADVENTURES IN WONDERLAND ***", end "End of Project '
+    "Gutenberg's Alice's Adventures in Wonderland, by Lewis Carroll\"); encoding utf-8\n"
+    '  first kept line: "ALICE\'S ADVENTURES IN WONDERLAND"\n'
+    "  last kept line:  'THE END'\n"
+)
+
+
+def test_clean_writes_the_book_and_a_summary(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["clean", "--corpus", str(WONDERLAND), "--no-lowercase"])
+    assert result.exit_code == 0
+    lines = result.stdout.split("\n")
+    assert lines[0] == "ALICE'S ADVENTURES IN WONDERLAND"
+    assert lines[-2:] == ["              THE END", ""]
+    assert result.stderr == WONDERLAND_SUMMARY + "144,431 characters\n"
+
+
+def test_clean_options_and_stdin(runner: CliRunner) -> None:
+    data = "\u201cCaf\u00e9,\u201d she said.\r\n".encode()
+    result = runner.invoke(main, ["clean", "--corpus", "-", "--ascii", "--lowercase"], input=data)
+    assert result.exit_code == 0
+    assert result.stdout == '"cafe," she said.\n'
+    assert result.stderr.splitlines()[0] == (
+        "Notice: <stdin>: no Project Gutenberg markers; kept whole"
+    )
+    result = runner.invoke(
+        main, ["clean", "--corpus", "-", "--keep-chars", "[a-z ]"], input=b"Abc d!\n"
+    )
+    assert result.stdout == "bc d\n"
+
+
+def test_clean_no_strip_and_latin1(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "fr.txt"
+    path.write_bytes(era_bytes("2000s"))
+    stripped = runner.invoke(main, ["clean", "--corpus", str(path)])
+    assert stripped.stdout == "\n".join(ERAS["2000s"][1]) + "\n"
+    assert "encoding cp1252" in stripped.stderr
+    whole = runner.invoke(main, ["clean", "--corpus", str(path), "--no-strip"])
+    assert whole.stdout.startswith("The Project Gutenberg EBook of Le tour du monde")
+    assert whole.stdout.endswith("PLEASE READ THIS BEFORE YOU DISTRIBUTE OR USE THIS WORK\n")
+    assert "removed 0 header lines and 1 footer lines (no markers)" in whole.stderr
+
+
+def test_prepare_shows_the_cut(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "w.h5"
+    result = runner.invoke(
+        main, ["prepare", "--corpus", str(WONDERLAND), "--out", str(out), "--show-cleaning"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == WONDERLAND_SUMMARY + (
+        f"144,431 characters kept (129,988 train, 14,443 val), vocabulary 71 -> {out}\n"
+    )
+
+
+def _header_only(p: Path) -> str:
+    header, _, footer = ERAS["2010s"]
+    (p / "h.txt").write_text("\n".join(header + footer) + "\n")
+    return str(p / "h.txt")
+
+
+def _write(p: Path, name: str, data: bytes) -> str:
+    (p / name).write_bytes(data)
+    return str(p / name)
+
+
+@pytest.mark.parametrize(
+    ("make", "extra", "message"),
+    [
+        (lambda p: str(p / "missing.txt"), [], "corpus not found: {p}/missing.txt"),
+        (lambda p: (p / "d").mkdir() or str(p / "d"), [],
+         "no text files (.txt, .text, .md, .rst) in directory {p}/d"),
+        (lambda p: _write(p, "e.txt", b""), [], "{p}/e.txt is empty"),
+        (_header_only, [],
+         "{p}/h.txt holds only a Project Gutenberg header and licence, no text"),
+        (lambda p: _write(p, "s.txt", b"abc\n" * 100), [],
+         "corpus too short for seq_len 100: the val split has 40 characters, needs at least 101"),
+        (lambda p: _write(p, "u.txt", b"caf\x81\xe9\n" * 100), [],
+         "{p}/u.txt is neither UTF-8 nor Windows-1252; pass --encoding"),
+        (lambda p: _write(p, "u.txt", b"caf\xe9\n" * 100), ["--encoding", "utf-8"],
+         "{p}/u.txt is not valid utf-8 (byte 3)"),
+        (lambda p: _write(p, "b.bin", b"\x7fELF\x02\x01\x00\x00"), [],
+         "{p}/b.bin looks binary (NUL byte at 6), not a text file"),
+        (lambda p: "gutenberg:999999", [],
+         "no ebook 999999 in mirror {m} (looked for {m}/cache/epub/999999/pg999999.txt)"),
+        (lambda p: str(WONDERLAND), ["--drop-stopwords", "english"],
+         "--drop-stopwords needs --words-only"),
+        (lambda p: str(WONDERLAND), ["--keep-chars", "[a-"],
+         "--keep-chars '[a-' is not a regex: unterminated character set at position 0"),
+        (lambda p: str(WONDERLAND), ["--encoding", "nope"], "unknown encoding 'nope'"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_and_writes_nothing(
+    runner: CliRunner, tmp_path: Path, make, extra: list[str], message: str
+) -> None:
+    from conftest import MIRROR
+
+    work = tmp_path / "w"
+    work.mkdir()
+    spec = make(work)
+    before = sorted(work.rglob("*"))
+    out = tmp_path / "out.h5"
+    data = tmp_path / "data"
+    commands = [["prepare", "--out", str(out)], ["clean"]]
+    if message.startswith("corpus too short"):
+        commands.pop()  # clean encodes nothing, so needs no window
+    for command in commands:
+        result = runner.invoke(main, [*command, "--corpus", spec, "--data-dir", str(data), *extra])
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        assert result.stderr == f"Error: {message.format(p=work, m=MIRROR)}\n"
+        assert not out.exists() and not data.exists()
+        assert sorted(work.rglob("*")) == before

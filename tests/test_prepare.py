@@ -1,0 +1,91 @@
+"""prepare_corpus: streaming encode, cache reuse, unknown symbol, bad input writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import pytest
+from conftest import TINY_TEXT, WONDERLAND
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chargen.corpus import CleanOptions, clean_bytes
+from chargen.dataset import read_ids
+from chargen.errors import CorpusError
+from chargen.generate import seed_options
+from chargen.prepare import prepare_corpus
+from chargen.vocab import UNKNOWN, Vocab
+
+
+def test_prepared_ids_are_the_cleaned_text(tmp_path: Path) -> None:
+    options = CleanOptions(lowercase=True, ascii=True)
+    result = prepare_corpus(
+        str(WONDERLAND), options, val_fraction=0.1, data_dir=tmp_path, out=tmp_path / "w.h5"
+    )
+    expected = clean_bytes(WONDERLAND.read_bytes(), options, source="w").text
+    p = result.prepared
+    text = p.vocab.decode(read_ids(p.path, "train")) + p.vocab.decode(read_ids(p.path, "val"))
+    assert text == expected
+    assert p.vocab.normalisation == options.to_dict()
+    assert seed_options(p.vocab) == options
+    assert [r.removed_top for r in result.reports] == [31]
+    with h5py.File(p.path) as h5:
+        assert json.loads(h5.attrs["sources"]) == [str(WONDERLAND)]
+
+
+def test_cache_is_reused_for_same_bytes_and_options(tmp_path: Path) -> None:
+    first = prepare_corpus(str(WONDERLAND), CleanOptions(), val_fraction=0.1, data_dir=tmp_path)
+    again = prepare_corpus(str(WONDERLAND), CleanOptions(), val_fraction=0.1, data_dir=tmp_path)
+    other = prepare_corpus(
+        str(WONDERLAND), CleanOptions(ascii=True), val_fraction=0.1, data_dir=tmp_path
+    )
+    assert (first.cached, again.cached, other.cached) == (False, True, False)
+    assert again.prepared.path == first.prepared.path != other.prepared.path
+    assert again.reports == []
+
+
+def test_rare_characters_become_the_unknown_symbol(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TINY_TEXT * 6 + "\u00e6\n", encoding="utf-8")
+    result = prepare_corpus(
+        str(corpus),
+        CleanOptions(min_char_count=3),
+        val_fraction=0.1,
+        data_dir=tmp_path,
+        out=tmp_path / "c.h5",
+    )
+    vocab = result.prepared.vocab
+    assert vocab.unknown == UNKNOWN and "\u00e6" not in vocab.chars
+    val = vocab.decode(read_ids(result.prepared.path, "val"))
+    assert val.endswith(UNKNOWN + "\n")
+
+
+def test_too_short_for_a_window_writes_nothing(tmp_path: Path) -> None:
+    corpus = tmp_path / "short.txt"
+    corpus.write_text("x" * 300 + "\n")
+    with pytest.raises(CorpusError) as err:
+        prepare_corpus(
+            str(corpus),
+            CleanOptions(),
+            val_fraction=0.1,
+            data_dir=tmp_path / "data",
+            out=tmp_path / "o.h5",
+            seq_len=100,
+        )
+    assert str(err.value) == (
+        "corpus too short for seq_len 100: the val split has 30 characters, needs at least 101"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short.txt"]
+
+
+@given(st.lists(st.characters(codec="utf-8"), min_size=1, unique=True), st.booleans())
+def test_vocab_json_round_trip(chars: list[str], lowercase: bool) -> None:
+    norm = CleanOptions(lowercase=lowercase, keep_chars="[^x]").to_dict()
+    vocab = Vocab.from_counts({c: 1 for c in chars}, normalisation=norm)
+    back = Vocab.from_json(vocab.to_json())
+    assert back == vocab
+    assert back.chars == tuple(sorted(chars))
+    assert back.to_json() == vocab.to_json()
+    assert back.decode(back.encode("".join(chars))) == "".join(chars)
