@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import WONDERLAND
-from gutenberg_fixtures import ERAS, era_bytes
 
 from chargen.cli import main
+from conftest import WONDERLAND
+from gutenberg_fixtures import ERAS, era_bytes
 
 WONDERLAND_SUMMARY = (
     f'{WONDERLAND}: removed 31 header lines and 366 footer lines (start "*** START OF THIS '
