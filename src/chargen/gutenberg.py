@@ -54,7 +54,13 @@ def find_start(lines: list[str]) -> tuple[int, str | None]:
         if i - chosen > _HEADER_SPAN or _is_end(lines, chosen, i):
             break
         chosen = i
-    return chosen + 1, lines[chosen].strip()
+    marker = lines[chosen].strip()
+    nxt = chosen + 1
+    # A long title wraps the `*** START OF ... ***` line onto the next one.
+    if marker.startswith("***") and not marker.endswith("*"):
+        if nxt < len(lines) and lines[nxt].strip().endswith("***"):
+            marker, nxt = f"{marker} {lines[nxt].strip()}", nxt + 1
+    return nxt, marker
 
 
 def _is_end(lines: list[str], lo: int, hi: int) -> bool:
