@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from chargen.cli import main
-from conftest import WONDERLAND
-from gutenberg_fixtures import ERAS, era_bytes
+from tests.conftest import WONDERLAND
+from tests.gutenberg_fixtures import ERAS, era_bytes
 
 WONDERLAND_SUMMARY = (
     f'{WONDERLAND}: removed 31 header lines and 366 footer lines (start "*** START OF THIS '
@@ -106,7 +106,7 @@ def _write(p: Path, name: str, data: bytes) -> str:
 def test_bad_input_is_one_line_and_writes_nothing(
     runner: CliRunner, tmp_path: Path, make, extra: list[str], message: str
 ) -> None:
-    from conftest import MIRROR
+    from tests.conftest import MIRROR
 
     work = tmp_path / "w"
     work.mkdir()

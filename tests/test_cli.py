@@ -29,7 +29,7 @@ def test_prepare_wonderland_summary(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["prepare", "--corpus", str(WONDERLAND), "--out", str(out)])
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "removed 31 header lines and 367 footer lines" in lines[0]
+    assert "removed 31 header lines and 366 footer lines" in lines[0]
     assert (
         lines[-1] == f"144,431 characters kept (129,988 train, 14,443 val), vocabulary 71 -> {out}"
     )

@@ -13,8 +13,8 @@ from chargen import document
 from chargen.corpus import CleanOptions, clean_bytes, normalise_seed, to_ascii
 from chargen.document import Document, bytes_opener
 from chargen.errors import ConfigError, CorpusError
-from conftest import ROOT, WONDERLAND
-from gutenberg_fixtures import ERAS, era_bytes
+from tests.conftest import ROOT, WONDERLAND
+from tests.gutenberg_fixtures import ERAS, era_bytes
 
 SRC = ROOT / "src"
 

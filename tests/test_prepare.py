@@ -16,7 +16,7 @@ from chargen.errors import CorpusError
 from chargen.generate import seed_options
 from chargen.prepare import prepare_corpus
 from chargen.vocab import UNKNOWN, Vocab
-from conftest import TINY_TEXT, WONDERLAND
+from tests.conftest import TINY_TEXT, WONDERLAND
 
 
 def test_prepared_ids_are_the_cleaned_text(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import pytest
 from chargen.corpus import CleanOptions
 from chargen.errors import CorpusError
 from chargen.sources import DOC_SEPARATOR, fetch_gutenberg, load_corpus, resolve_sources
-from conftest import MIRROR, WONDERLAND
-from gutenberg_fixtures import era_bytes
+from tests.conftest import MIRROR, WONDERLAND
+from tests.gutenberg_fixtures import era_bytes
 
 
 @pytest.fixture
