@@ -124,3 +124,16 @@ def test_bad_input_is_one_line_and_writes_nothing(
         assert result.stderr == f"Error: {message.format(p=work, m=MIRROR)}\n"
         assert not out.exists() and not data.exists()
         assert sorted(work.rglob("*")) == before
+
+
+def test_train_rejects_cleaning_flags_with_prepared_data(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "w.h5"
+    assert (
+        runner.invoke(main, ["prepare", "--corpus", str(WONDERLAND), "--out", str(out)]).exit_code
+        == 0
+    )
+    result = runner.invoke(main, ["train", "--data", str(out), "--ascii", "--min-char-count", "3"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --ascii, --min-char-count: cleaning options apply to --corpus, not --data\n"
+    )

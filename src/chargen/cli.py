@@ -300,6 +300,13 @@ def train(
     if (corpus is None) == (data is None):
         raise UsageProblem("give exactly one of --corpus and --data")
     kw = {key: overrides.pop(key) for key in CLEAN_KEYS}
+    if data is not None:
+        defaults = {"ascii_": False, "min_char_count": 1, "words_only": False}
+        given = [k for k in CLEAN_KEYS if kw[k] != defaults.get(k)]
+        given += ["no_strip"] * no_strip + ["encoding"] * (encoding is not None)
+        if given:
+            flags = ", ".join("--" + k.strip("_").replace("_", "-") for k in given)
+            raise UsageProblem(f"{flags}: cleaning options apply to --corpus, not --data")
     config = load_config(config_name).replace(**overrides)
     if config.rng_seed is None:
         config = config.replace(rng_seed=secrets.randbelow(2**31))
