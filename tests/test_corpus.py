@@ -194,3 +194,22 @@ def test_streaming_in_small_blocks_matches_whole_file(
         len(header),
         len(footer),
     )
+
+
+def test_wrapped_start_marker_and_small_print_before_start() -> None:
+    data = (
+        b"The Project Gutenberg EBook of A Very Long Title, by Someone\n\n"
+        b"*END THE SMALL PRINT! FOR PUBLIC DOMAIN EBOOKS*Ver.02/11/02*END*\n\n"
+        b"*** START OF THE PROJECT GUTENBERG EBOOK A VERY LONG TITLE THAT WRAPS\n"
+        b"ONTO A SECOND LINE ***\n\n\n"
+        b"Book text.\n\n"
+        b"*** END OF THE PROJECT GUTENBERG EBOOK A VERY LONG TITLE THAT WRAPS\n"
+        b"ONTO A SECOND LINE ***\n"
+    )
+    cleaned = clean_bytes(data, CleanOptions(), source="w")
+    assert cleaned.text == "Book text.\n"
+    assert cleaned.report.start_marker == (
+        "*** START OF THE PROJECT GUTENBERG EBOOK A VERY LONG TITLE THAT WRAPS"
+        " ONTO A SECOND LINE ***"
+    )
+    assert (cleaned.report.removed_top, cleaned.report.removed_bottom) == (8, 3)
