@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -323,6 +324,7 @@ def train(
         _echo_prepare(result)
         prepared = result.prepared
         stem = Path(corpus).stem if ":" not in corpus else corpus.replace(":", "-")
+        stem = re.sub(r"[^\w.-]+", "-", stem).strip("-.") or "corpus"  # globs, `-`
     else:
         assert data is not None
         prepared = open_prepared(data)
