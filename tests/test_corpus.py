@@ -119,6 +119,8 @@ def test_nfc_lowercase_ascii_and_keep_chars() -> None:
     )
     opts = CleanOptions(lowercase=True, keep_chars=r"[a-z\n ]")
     assert clean_bytes(text, opts, source="t").text == "caf nave  strae\n"
+    one_line = CleanOptions(keep_chars="[a-z ]")
+    assert clean_bytes(b"ab\ncd\n", one_line, source="t").text == "abcd"
     assert to_ascii("\u00c6sop \u2018hi\u2019 \u4e2d") == "AEsop 'hi' "
 
 

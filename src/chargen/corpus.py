@@ -166,6 +166,11 @@ class Transform:
         lang = self.options.drop_stopwords
         return stopwords(lang) if lang else None
 
+    @property
+    def keeps_newline(self) -> bool:
+        """Whether a line break survives `--keep-chars` (documents end with one if so)."""
+        return self._keep is None or self._keep.fullmatch("\n") is not None
+
     def check(self) -> None:
         """Fail early (missing NLTK data) before any output is produced."""
         _ = self._stopwords

@@ -182,7 +182,7 @@ class Document:
             yield text
         if chars == 0:
             raise CorpusError(f"{self.source} is empty after cleaning")
-        if words or not last.endswith("\n"):
+        if transform.keeps_newline and (words or not last.endswith("\n")):
             chars += 1
             yield "\n"
         self._chars = chars

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chargen.corpus import CleanOptions, CleanReport
+from chargen.corpus import CleanOptions, CleanReport, Transform
 from chargen.document import Document, Opener, bytes_opener, file_opener
 from chargen.errors import CorpusError
 from chargen.files import atomic_path
@@ -48,7 +48,7 @@ class Corpus:
         """The training text in pieces; may be iterated more than once."""
         for i, doc in enumerate(self.documents):
             if i:
-                yield DOC_SEPARATOR
+                yield DOC_SEPARATOR if Transform(doc.options).keeps_newline else " "
             yield from doc.chunks()
 
 
