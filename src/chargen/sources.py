@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import re
+import shutil
 import sys
+import tempfile
 import urllib.error
 import urllib.request
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from chargen.corpus import CleanOptions, CleanReport, Transform
 from chargen.document import Document, Opener, bytes_opener, file_opener
@@ -93,6 +98,22 @@ def fetch_gutenberg(book_id: int, *, data_dir: Path, mirror: str | None) -> Path
     return cached
 
 
+def _spool_stdin() -> Opener:
+    """Copy stdin to an anonymous temporary file: it can be read once, cleaning needs several
+    passes, and a large pipe must not be held in memory."""
+    spool = tempfile.TemporaryFile()
+    shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+    spool.flush()
+
+    def opener() -> BinaryIO:
+        fh = os.fdopen(os.dup(spool.fileno()), "rb")
+        fh.seek(0)
+        return fh
+
+    weakref.finalize(opener, spool.close)  # the spool lives as long as its documents
+    return opener
+
+
 def _file(path: Path) -> Source:
     return Source(str(path), file_opener(str(path)), path.stem)
 
@@ -115,7 +136,7 @@ def resolve_sources(
 
 def _resolve_one(spec: str, *, data_dir: Path, mirror: str | None) -> list[Source]:
     if spec == "-":
-        return [Source("<stdin>", bytes_opener(sys.stdin.buffer.read()), "stdin")]
+        return [Source("<stdin>", _spool_stdin(), "stdin")]
     match = _GUTENBERG.match(spec)
     if match:
         book = int(match.group(1))
