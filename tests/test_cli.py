@@ -148,7 +148,10 @@ def test_train_then_sample(runner: CliRunner, tiny_corpus: Path, tmp_path: Path)
 
 def test_data_flags_must_match_the_prepared_file(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "alice.h5"
-    assert runner.invoke(main, ["prepare", "--corpus", str(WONDERLAND), "--out", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(main, ["prepare", "--corpus", str(WONDERLAND), "--out", str(out)]).exit_code
+        == 0
+    )
     result = runner.invoke(main, ["train", "--data", str(out), "--lowercase", "--config", "tiny"])
     assert result.exit_code == 2
     assert result.stderr == (
