@@ -215,3 +215,19 @@ def test_wrapped_start_marker_and_small_print_before_start() -> None:
         " ONTO A SECOND LINE ***"
     )
     assert (cleaned.report.removed_top, cleaned.report.removed_bottom) == (8, 3)
+
+
+def test_utf8_with_a_damaged_byte_stays_utf8_with_a_notice(tmp_path) -> None:
+    from chargen.corpus import CleanOptions
+    from chargen.sources import load_corpus
+
+    path = tmp_path / "damaged.txt"
+    good = "Ça m'étonne, déjà vu à Noël, naïve façade.\n".encode() * 20
+    path.write_bytes(good[:100] + b"\xff" + good[100:])
+    corpus = load_corpus([str(path)], CleanOptions(), data_dir=tmp_path)
+    text = "".join(corpus.chunks())
+    assert "déjà vu à Noël" in text and "Ã" not in text
+    assert text.count("\ufffd") == 1
+    report = corpus.reports[0]
+    assert report.encoding == "utf-8"
+    assert f"{path}: 1 invalid UTF-8 byte sequence(s) replaced by U+FFFD" in report.notices

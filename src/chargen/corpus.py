@@ -104,29 +104,31 @@ def check_text(block: bytes, source: str, offset: int = 0) -> None:
         raise CorpusError(f"{source} looks binary (NUL byte at {offset + at}), not a text file")
 
 
-def detect_encoding(blocks: list[bytes] | Any, source: str) -> str:
-    """UTF-8 (BOM or not) when every byte decodes, else Windows-1252 (a superset of the
-    ISO-8859-1 that older Gutenberg `-8` files use), else an error asking for --encoding."""
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_ok, cp1252_ok, offset = True, True, 0
+def detect_encoding(blocks: list[bytes] | Any, source: str) -> tuple[str, int]:
+    """The encoding and how many invalid UTF-8 sequences it leaves (replaced by U+FFFD).
+
+    UTF-8 (BOM or not) when every byte decodes, or when the file is UTF-8 with a few damaged
+    bytes (valid multi-byte characters outnumber bad sequences 20 to 1: decoding it as
+    Windows-1252 would turn every accent into mojibake); else Windows-1252 (a superset of the
+    ISO-8859-1 that older Gutenberg `-8` files use); else an error asking for --encoding.
+    """
+    utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+    multibyte, bad, cp1252_ok, offset = 0, 0, True, 0
     for block in blocks:
         check_text(block, source, offset)
-        if utf8_ok:
-            try:
-                utf8.decode(block)
-            except UnicodeDecodeError:
-                utf8_ok = False
-        if cp1252_ok and any(b in block for b in _CP1252_UNDEFINED):
-            cp1252_ok = False
+        text = utf8.decode(block)
+        if not text.isascii():
+            bad += text.count("\ufffd")
+            multibyte += len(text) - len(text.encode("ascii", "ignore"))
+            if cp1252_ok and any(b in block for b in _CP1252_UNDEFINED):
+                cp1252_ok = False
         offset += len(block)
-    if utf8_ok:
-        try:
-            utf8.decode(b"", final=True)
-            return "utf-8-sig"
-        except UnicodeDecodeError:
-            pass
+    bad += utf8.decode(b"", final=True).count("\ufffd")
+    multibyte -= bad
+    if bad == 0 or multibyte >= 20 * bad:
+        return "utf-8-sig", bad
     if cp1252_ok:
-        return "cp1252"
+        return "cp1252", 0
     raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; pass --encoding")
 
 

@@ -47,6 +47,7 @@ class Document:
         self.opener = opener
         self.options = options
         self._chars: int | None = None
+        self.replaced = 0  # invalid UTF-8 sequences decoded as U+FFFD
         Transform(options).check()
         self._scan()
         self._plan()
@@ -72,7 +73,7 @@ class Document:
                 yield block
 
         if self.options.encoding is None:
-            self.encoding = detect_encoding(hashed(), self.source)
+            self.encoding, self.replaced = detect_encoding(hashed(), self.source)
         else:
             self.encoding = self.options.encoding
             decoder = codecs.getincrementaldecoder(self.encoding)()
@@ -133,6 +134,10 @@ class Document:
         self.first_line, self.last_line = hl[first].strip(), tl[last].strip()
         self.start_marker, self.end_marker = start_marker, end_marker
         notices = []
+        if self.replaced:
+            notices.append(
+                f"{self.source}: {self.replaced} invalid UTF-8 byte sequence(s) replaced by U+FFFD"
+            )
         if self.options.strip:
             if start_marker is None and end_marker is None:
                 notices.append(f"{self.source}: no Project Gutenberg markers; kept whole")
@@ -144,7 +149,8 @@ class Document:
 
     def _raw_lines(self) -> Iterator[str]:
         """Decoded, newline-normalised text between the cuts, in blocks of whole lines."""
-        fh = io.TextIOWrapper(self.opener(), encoding=self.encoding, errors="strict", newline=None)
+        errors = "replace" if self.replaced else "strict"
+        fh = io.TextIOWrapper(self.opener(), encoding=self.encoding, errors=errors, newline=None)
         skip, hold, pending = self.head_chars, self.tail_chars, ""
         try:
             with fh:
