@@ -267,6 +267,16 @@ def _echo_prepare(result: Any, show_cleaning: bool = False) -> None:
 @click.option("--val-fraction", type=float)
 @click.option("--steps-per-epoch", type=int, help="Cap on batches per epoch.")
 @click.option("--rng-seed", type=int, help="Seed for weights and data order (default: random).")
+@click.option(
+    "--distribute",
+    type=click.Choice(["mirrored", "multi-worker"]),
+    help="Split each batch across local devices (mirrored) or TF_CONFIG workers.",
+)
+@click.option(
+    "--mixed-precision",
+    type=click.Choice(["float16", "bfloat16"]),
+    help="Compute dtype; weights stay float32 (GPU: float16, recent CPUs: bfloat16).",
+)
 @with_options(corpus_options)
 @data_dir_option
 @runs_dir_option
@@ -279,6 +289,8 @@ def train(
     encoding: str | None,
     data_dir: Path,
     runs_dir: Path,
+    distribute: str | None,
+    mixed_precision: str | None,
     **overrides: Any,
 ) -> None:
     """Train a stacked LSTM; writes a run directory (config, vocab, weights, metrics, log).
@@ -341,7 +353,14 @@ def train(
             f"{s.chars_per_s:7.0f}  {s.seconds:7.1f}"
         )
 
-    result_ = run_training(config, prepared, run, on_epoch=on_epoch)
+    result_ = run_training(
+        config,
+        prepared,
+        run,
+        on_epoch=on_epoch,
+        distribute=distribute,
+        mixed_precision=mixed_precision,
+    )
     best = result_.best
     click.echo(f"best val_bpc {best.val_bpc:.3f} at epoch {best.epoch}; weights in {run.path}")
 

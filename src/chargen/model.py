@@ -8,6 +8,7 @@ from typing import Any
 import keras
 
 from chargen.errors import RunError
+from chargen.fast_lstm import FusedLSTM
 
 
 def build_model(
@@ -17,31 +18,46 @@ def build_model(
     units: int,
     layers: int,
     dropout: float = 0.0,
+    fused: bool = True,
 ) -> keras.Model:
     """Many-to-many model: logits for the next character at every position.
 
     The LSTM layers keep Keras' defaults (tanh, sigmoid, no recurrent dropout, no unroll, bias),
     which is what lets Keras pick the cuDNN kernel on a CUDA GPU. Dropout is a separate layer
-    between LSTMs for the same reason. Inputs are ids, never `id / vocab` floats.
+    between LSTMs for the same reason. Inputs are ids, never `id / vocab` floats. `fused` picks
+    FusedLSTM (same weights, input projection hoisted out of the time loop on CPU) over the
+    plain Keras layer; the benchmark compares the two.
     """
+    lstm = FusedLSTM if fused else keras.layers.LSTM
     inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     for i in range(layers):
-        x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")(x)
+        x = lstm(units, return_sequences=True, name=f"lstm_{i}")(x)
         if dropout > 0:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
-    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    # float32 logits keep the softmax and loss stable under a mixed-precision policy
+    logits = keras.layers.Dense(vocab_size, name="logits", dtype="float32")(x)
     return keras.Model(inputs, logits, name="chargen_lstm")
 
 
-def compile_model(model: keras.Model, *, learning_rate: float, clip_norm: float) -> None:
-    """Adam with global-norm gradient clipping; cross-entropy on logits (no softmax layer)."""
+def compile_model(
+    model: keras.Model,
+    *,
+    learning_rate: float,
+    clip_norm: float,
+    jit_compile: bool | str = "auto",
+) -> None:
+    """Adam with global-norm gradient clipping; cross-entropy on logits (no softmax layer).
+
+    `jit_compile` is passed to Keras ("auto": XLA on accelerators, not on a CPU).
+    """
     optimizer = keras.optimizers.Adam(
         learning_rate=learning_rate, global_clipnorm=clip_norm if clip_norm > 0 else None
     )
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from chargen import __version__
+from chargen.accel import shard
 from chargen.config import Config
 from chargen.dataset import Prepared, check_fits, count_windows, make_dataset, steps_per_epoch
 from chargen.errors import ConfigError
@@ -102,10 +103,17 @@ def train(
     run: RunDir,
     *,
     on_epoch: Callable[[EpochStats], None] | None = None,
+    distribute: str | None = None,
+    mixed_precision: str | None = None,
 ) -> TrainResult:
-    """Train a fresh model from `config` on `prepared`, writing everything into `run`."""
+    """Train a fresh model from `config` on `prepared`, writing everything into `run`.
+
+    `distribute` (mirrored, multi-worker) splits each global batch of `config.batch_size`
+    across replicas; `mixed_precision` (float16, bfloat16) sets the compute dtype.
+    """
     import keras
 
+    from chargen.accel import make_strategy, precision
     from chargen.model import build_model, compile_model
 
     check_fits(prepared, config.seq_len)
@@ -113,15 +121,17 @@ def train(
     keras.utils.set_random_seed(seed)
     write_run_header(run, config, prepared)
     handler = _attach_log(run)
+    strategy = make_strategy(distribute)
     try:
-        model = build_model(
-            vocab_size=len(prepared.vocab),
-            embedding_dim=config.embedding_dim,
-            units=config.units,
-            layers=config.layers,
-            dropout=config.dropout,
-        )
-        compile_model(model, learning_rate=config.learning_rate, clip_norm=config.clip_norm)
+        with precision(mixed_precision), strategy.scope():
+            model = build_model(
+                vocab_size=len(prepared.vocab),
+                embedding_dim=config.embedding_dim,
+                units=config.units,
+                layers=config.layers,
+                dropout=config.dropout,
+            )
+            compile_model(model, learning_rate=config.learning_rate, clip_norm=config.clip_norm)
         steps = steps_per_epoch(prepared.sizes["train"], config.seq_len, config.batch_size)
         if config.steps_per_epoch is not None:
             steps = min(steps, config.steps_per_epoch)
@@ -174,7 +184,7 @@ def _run_epoch(
         epoch=epoch,
     )
     start = time.perf_counter()
-    fit = model.fit(train_ds.take(steps), epochs=1, shuffle=False, verbose=0)
+    fit = model.fit(shard(train_ds.take(steps)), epochs=1, shuffle=False, verbose=0)
     seconds = time.perf_counter() - start
     val_ds = make_dataset(
         prepared.path,
@@ -184,7 +194,7 @@ def _run_epoch(
         shuffle=False,
         drop_remainder=False,
     )
-    val_loss = float(model.evaluate(val_ds, verbose=0, return_dict=True)["loss"])
+    val_loss = float(model.evaluate(shard(val_ds), verbose=0, return_dict=True)["loss"])
     batch = min(config.batch_size, count_windows(prepared.sizes["train"], config.seq_len))
     chars = steps * batch * config.seq_len
     return EpochStats(

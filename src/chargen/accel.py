@@ -1,0 +1,86 @@
+"""Where and how training runs: tf.distribute strategies and mixed-precision policies.
+
+These are machine settings, not hyperparameters: the same config trains the same model on one
+CPU, one GPU or several, so they arrive as flags and stay out of `Config`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from chargen.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DISTRIBUTE = ("mirrored", "multi-worker")
+PRECISIONS = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+
+
+def make_strategy(name: str | None) -> Any:
+    """None -> TF's default (one device); `mirrored` -> every local GPU (or CPU device);
+    `multi-worker` -> MultiWorkerMirroredStrategy over the cluster described by TF_CONFIG."""
+    import tensorflow as tf
+
+    if name is None:
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+    elif name == "multi-worker":
+        _check_tf_config(os.environ.get("TF_CONFIG"))
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        known = ", ".join(DISTRIBUTE)
+        raise ConfigError(f"unknown distribute strategy {name!r} (choose from {known})")
+    log.info("distributing over %d replicas with %s", strategy.num_replicas_in_sync, name)
+    return strategy
+
+
+def _check_tf_config(raw: str | None) -> None:
+    """A readable error instead of TensorFlow's when TF_CONFIG is missing or malformed."""
+    if not raw:
+        raise ConfigError("--distribute multi-worker needs TF_CONFIG (see README, Multi-worker)")
+    try:
+        data = json.loads(raw)
+        workers = data["cluster"]["worker"]
+        index = int(data["task"]["index"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"TF_CONFIG is not valid: {exc}") from exc
+    if not isinstance(workers, list) or not 0 <= index < len(workers):
+        raise ConfigError("TF_CONFIG task index is outside cluster.worker")
+
+
+def shard(dataset: Any) -> Any:
+    """Shard by element: the generator-backed dataset has no files to split between workers."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+@contextlib.contextmanager
+def precision(name: str | None) -> Iterator[None]:
+    """Float16/bfloat16 compute with float32 variables while building and training a model.
+
+    Keras keeps the weights in float32 and wraps the optimizer in a LossScaleOptimizer for
+    float16 at compile time; the logits layer is float32 (see model.build_model).
+    """
+    import keras
+
+    if name is None:
+        yield
+        return
+    if name not in PRECISIONS:
+        known = ", ".join(PRECISIONS)
+        raise ConfigError(f"unknown mixed precision {name!r} (choose from {known})")
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(PRECISIONS[name])
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

@@ -1,0 +1,168 @@
+"""An LSTM layer that computes the input projection of every time step in one matmul.
+
+Keras' generic LSTM multiplies each step's input by the kernel inside the recurrence: T small
+matmuls of shape [B, D] x [D, 4U] that a CPU runs one after another. Hoisting them into one
+[B*T, D] x [D, 4U] matmul before the loop leaves only h @ recurrent_kernel inside it. The layer
+subclasses `keras.layers.LSTM` and keeps its variables (kernel, recurrent_kernel, bias, gate
+order i, f, c, o), so weights stay interchangeable with a plain LSTM, the sampler can step its
+cell, and on a GPU the cuDNN kernel is used exactly as Keras would use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+
+def gpu_available() -> bool:
+    """Whether TensorFlow sees a GPU (then cuDNN, not the fused CPU loop, is the fast path)."""
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+@keras.saving.register_keras_serializable(package="chargen")
+class FusedLSTM(keras.layers.LSTM):
+    """`keras.layers.LSTM` with the input projection hoisted out of the time loop on CPU."""
+
+    def _fusable(self, mask: Any) -> bool:
+        cell = self.cell
+        return (
+            mask is None
+            and not self.go_backwards
+            and not self.unroll
+            and not cell.dropout
+            and not cell.recurrent_dropout
+            and cell.use_bias
+            and cell.activation is keras.activations.tanh
+            and cell.recurrent_activation is keras.activations.sigmoid
+            and self.use_cudnn is not True
+            and not gpu_available()
+        )
+
+    def inner_loop(
+        self, sequences: Any, initial_state: Any, mask: Any, training: bool = False
+    ) -> Any:
+        if isinstance(mask, list | tuple):
+            mask = mask[0]
+        if not self._fusable(mask):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        cell = self.cell
+        dtype = sequences.dtype
+        h, c = fused_lstm(
+            sequences,
+            initial_state[0],
+            initial_state[1],
+            tf.cast(cell.kernel, dtype),
+            tf.cast(cell.recurrent_kernel, dtype),
+            tf.cast(cell.bias, dtype),
+            return_sequences=self.return_sequences,
+        )
+        last_h, last_c = h[1], c
+        outputs = h[0] if self.return_sequences else last_h
+        return last_h, outputs, [last_h, last_c]
+
+
+def fused_lstm(
+    x: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    kernel: tf.Tensor,
+    recurrent_kernel: tf.Tensor,
+    bias: tf.Tensor,
+    *,
+    return_sequences: bool = True,
+) -> tuple[tuple[tf.Tensor | None, tf.Tensor], tf.Tensor]:
+    """Run the LSTM over x [B, T, D]: ((all h [B, T, U] or None, last h), last c).
+
+    The same equations as `keras.layers.LSTMCell` with gates in Keras' i, f, c, o order.
+    """
+    seq, h, c = _lstm(x, h0, c0, kernel, recurrent_kernel, bias)
+    return (seq if return_sequences else None, h), c
+
+
+@tf.custom_gradient
+def _lstm(
+    x: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    kernel: tf.Tensor,
+    recurrent_kernel: tf.Tensor,
+    bias: tf.Tensor,
+) -> Any:
+    """Forward and backward passes with only the [B, U] x [U, 4U] products inside the loops.
+
+    The backward loop computes each step's gate gradients and h @ recurrent_kernel^T; the weight
+    gradients are then three large matmuls over all steps at once, which a CPU runs far faster
+    than T small ones accumulated inside the loop (what automatic differentiation would build).
+    """
+    batch, steps, dim = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    units = tf.shape(recurrent_kernel)[0]
+    z = tf.matmul(tf.reshape(x, [-1, dim]), kernel) + bias
+    z = tf.transpose(tf.reshape(z, [batch, steps, 4 * units]), [1, 0, 2])  # time major
+    zs = tf.TensorArray(z.dtype, size=steps).unstack(z)
+
+    def forward(t, h, c, hs, cs, acts):  # type: ignore[no-untyped-def]
+        gates = zs.read(t) + tf.matmul(h, recurrent_kernel)
+        i, f, g, o = tf.split(gates, 4, axis=-1)
+        i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+        c = f * c + i * g
+        h = o * tf.tanh(c)
+        acts = acts.write(t, tf.concat([i, f, g, o], axis=-1))
+        return t + 1, h, c, hs.write(t, h), cs.write(t, c), acts
+
+    def array(size: Any = steps) -> tf.TensorArray:
+        return tf.TensorArray(x.dtype, size=size)
+
+    _, h, c, hs, cs, acts = tf.while_loop(
+        lambda t, *_: t < steps,
+        forward,
+        (tf.constant(0), h0, c0, array(), array(), array()),
+        maximum_iterations=steps,
+    )
+    h_all = hs.stack()  # [T, B, U]
+    c_all = cs.stack()
+    act_all = acts.stack()  # [T, B, 4U]
+
+    def grad(d_seq: tf.Tensor, d_h: tf.Tensor, d_c: tf.Tensor) -> Any:
+        d_seq_t = tf.transpose(d_seq, [1, 0, 2]) if d_seq is not None else tf.zeros_like(h_all)
+        d_hs = tf.TensorArray(x.dtype, size=steps).unstack(d_seq_t)
+        c_prev_all = tf.concat([c0[None], c_all[:-1]], axis=0)
+        cs_b = tf.TensorArray(x.dtype, size=steps).unstack(c_all)
+        cps_b = tf.TensorArray(x.dtype, size=steps).unstack(c_prev_all)
+        acts_b = tf.TensorArray(x.dtype, size=steps).unstack(act_all)
+        r_t = tf.transpose(recurrent_kernel)
+
+        def backward(t, dh_next, dc_next, dzs):  # type: ignore[no-untyped-def]
+            i, f, g, o = tf.split(acts_b.read(t), 4, axis=-1)
+            dh = d_hs.read(t) + dh_next
+            tanh_c = tf.tanh(cs_b.read(t))
+            dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)
+            dz = tf.concat(
+                [
+                    dc * g * i * (1.0 - i),
+                    dc * cps_b.read(t) * f * (1.0 - f),
+                    dc * i * (1.0 - g * g),
+                    dh * tanh_c * o * (1.0 - o),
+                ],
+                axis=-1,
+            )
+            return t - 1, tf.matmul(dz, r_t), dc * f, dzs.write(t, dz)
+
+        _, dh0, dc0, dzs = tf.while_loop(
+            lambda t, *_: t >= 0,
+            backward,
+            (steps - 1, d_h if d_h is not None else tf.zeros_like(h0), d_c, array()),
+            maximum_iterations=steps,
+        )
+        dz_all = tf.reshape(dzs.stack(), [-1, 4 * units])  # [T*B, 4U]
+        h_prev = tf.reshape(tf.concat([h0[None], h_all[:-1]], axis=0), [-1, units])
+        x_t = tf.reshape(tf.transpose(x, [1, 0, 2]), [-1, dim])
+        d_kernel = tf.matmul(x_t, dz_all, transpose_a=True)
+        d_recurrent = tf.matmul(h_prev, dz_all, transpose_a=True)
+        d_bias = tf.reduce_sum(dz_all, axis=0)
+        d_x = tf.matmul(dz_all, kernel, transpose_b=True)
+        d_x = tf.transpose(tf.reshape(d_x, [steps, batch, dim]), [1, 0, 2])
+        return d_x, dh0, dc0, d_kernel, d_recurrent, d_bias
+
+    return (tf.transpose(h_all, [1, 0, 2]), h, c), grad
