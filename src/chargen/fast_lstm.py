@@ -22,8 +22,12 @@ def gpu_available() -> bool:
 
 
 @keras.saving.register_keras_serializable(package="chargen")
-class FusedLSTM(keras.layers.LSTM):
-    """`keras.layers.LSTM` with the input projection hoisted out of the time loop on CPU."""
+class LSTM(keras.layers.LSTM):
+    """`keras.layers.LSTM` with the input projection hoisted out of the time loop on CPU.
+
+    The class keeps the name LSTM on purpose: Keras keys weight files by the snake-cased class
+    name (`layers/lstm/cell/vars/0`), so this name is what keeps weights interchangeable.
+    """
 
     def _fusable(self, mask: Any) -> bool:
         cell = self.cell

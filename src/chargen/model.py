@@ -7,8 +7,8 @@ from typing import Any
 
 import keras
 
+from chargen import fast_lstm
 from chargen.errors import RunError
-from chargen.fast_lstm import FusedLSTM
 
 
 def build_model(
@@ -25,10 +25,10 @@ def build_model(
     The LSTM layers keep Keras' defaults (tanh, sigmoid, no recurrent dropout, no unroll, bias),
     which is what lets Keras pick the cuDNN kernel on a CUDA GPU. Dropout is a separate layer
     between LSTMs for the same reason. Inputs are ids, never `id / vocab` floats. `fused` picks
-    FusedLSTM (same weights, input projection hoisted out of the time loop on CPU) over the
+    fast_lstm.LSTM (same weights, input projection hoisted out of the time loop on CPU) over the
     plain Keras layer; the benchmark compares the two.
     """
-    lstm = FusedLSTM if fused else keras.layers.LSTM
+    lstm = fast_lstm.LSTM if fused else keras.layers.LSTM
     inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     for i in range(layers):

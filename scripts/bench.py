@@ -1,0 +1,354 @@
+"""`make bench`: chargen's speed against baselines measured in the same run on the same machine.
+
+Writes one JSON file and prints a table. Absolute numbers move with the machine's load; the
+ratios, measured minutes apart, are the figures to quote. `--quick` is a smoke-sized run.
+
+    python scripts/bench.py                 # tens of minutes on a 2-core CPU
+    python scripts/bench.py --quick         # about five minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_baselines as base  # noqa: E402
+import bench_system as system  # noqa: E402
+
+SHAKESPEARE = system.SHARED / "tinyshakespeare.txt"
+SECTIONS = ("train", "sample", "quality", "prepare", "memory", "gpu")
+TARGETS = {  # ratio name -> minimum, from the project's performance goals
+    "train_vs_tutorial": 50.0,
+    "train_vs_torch": 1.0,
+    "sample_1_vs_naive": 1000.0,
+    "sample_64_vs_1": 30.0,
+    "prepare_mb_per_s": 50.0,
+}
+
+
+def prepare_shakespeare(work: Path) -> Any:
+    from chargen.corpus import CleanOptions
+    from chargen.prepare import prepare_corpus
+
+    result = prepare_corpus(
+        str(SHAKESPEARE), CleanOptions(), val_fraction=0.1, data_dir=work, out=work / "ts.h5"
+    )
+    return result.prepared
+
+
+def chargen_model(prepared: Any, config: Any, *, fused: bool = True, jit: bool = False) -> Any:
+    from chargen.model import build_model, compile_model
+
+    model = build_model(
+        vocab_size=len(prepared.vocab),
+        embedding_dim=config.embedding_dim,
+        units=config.units,
+        layers=config.layers,
+        dropout=config.dropout,
+        fused=fused,
+    )
+    compile_model(
+        model, learning_rate=config.learning_rate, clip_norm=config.clip_norm, jit_compile=jit
+    )
+    return model
+
+
+def chargen_train(model: Any, prepared: Any, config: Any, steps: int, epoch: int = 0) -> float:
+    """Predicted chars/s over `steps` batches read through chargen's HDF5 -> tf.data pipeline."""
+    from chargen.dataset import make_dataset
+
+    ds = make_dataset(
+        prepared.path, "train", config.seq_len, config.batch_size, shuffle=True, epoch=epoch
+    )
+    start = time.perf_counter()
+    model.fit(ds.take(steps), verbose=0, shuffle=False)
+    return steps * config.batch_size * config.seq_len / (time.perf_counter() - start)
+
+
+def bench_train(prepared: Any, config: Any, steps: int, repeats: int) -> dict[str, Any]:
+    """Best of `repeats` rounds; every variant runs once per round so load hits all alike."""
+    import keras
+
+    ids = _ids(prepared, "train")
+    vocab = len(prepared.vocab)
+    keras.utils.set_random_seed(0)
+    variants: dict[str, Any] = {
+        "chargen": chargen_model(prepared, config),
+        "chargen_xla": chargen_model(prepared, config, jit=True),
+        "keras_plain": chargen_model(prepared, config, fused=False),
+        "tutorial": base.tutorial_model(vocab),
+    }
+    if base.torch_available():
+        variants["torch"] = base.torch_model(
+            vocab, config.embedding_dim, config.units, config.layers, config.dropout
+        )
+    best: dict[str, float] = {}
+    for rnd in range(repeats + 1):  # round 0 warms up (tracing, XLA compilation)
+        for name, model in variants.items():
+            n = steps if rnd else 2
+            if name == "tutorial":
+                cps = base.tutorial_train(model, ids, vocab, steps=n, seconds=None, seed=rnd)
+            elif name == "torch":
+                cps = base.torch_train(
+                    model,
+                    ids,
+                    seq_len=config.seq_len,
+                    batch=config.batch_size,
+                    learning_rate=config.learning_rate,
+                    clip_norm=config.clip_norm,
+                    steps=n,
+                    seconds=None,
+                    seed=rnd,
+                )
+            else:
+                cps = chargen_train(model, prepared, config, n, epoch=rnd)
+            if rnd:
+                best[name] = max(best.get(name, 0.0), cps)
+    out: dict[str, Any] = {"chars_per_s": best, "steps": steps, "repeats": repeats}
+    fastest = max(best["chargen"], best["chargen_xla"])
+    out["ratios"] = {
+        "train_vs_tutorial": fastest / best["tutorial"],
+        "train_vs_keras_plain": fastest / best["keras_plain"],
+        "xla_vs_no_xla": best["chargen_xla"] / best["chargen"],
+    }
+    if "torch" in best:
+        out["ratios"]["train_vs_torch"] = fastest / best["torch"]
+    else:
+        out["note"] = "PyTorch not installed (pip install -e '.[bench]'): torch baseline skipped"
+    return out
+
+
+def bench_sample(prepared: Any, config: Any, length: int, naive_length: int) -> dict[str, Any]:
+    """Naive re-feeding (tutorial) against the stateful sampler, one sample and a batch of 64."""
+    from chargen.sample import Sampler, Strategy
+
+    vocab = len(prepared.vocab)
+    ids = _ids(prepared, "val")
+    tutorial = base.tutorial_model(vocab)
+    base.tutorial_sample(tutorial, ids[:100], vocab, 2)  # warm-up
+    start = time.perf_counter()
+    base.tutorial_sample(tutorial, ids[:100], vocab, naive_length)
+    naive = naive_length / (time.perf_counter() - start)
+    sampler = Sampler(chargen_model(prepared, config), prepared.vocab)
+    seed_text = prepared.vocab.decode(ids[:100])
+    rates = {}
+    for n in (1, 64):
+        sampler.generate(seed_text, 64, Strategy(), num_samples=n)  # compile
+        start = time.perf_counter()
+        sampler.generate(seed_text, length, Strategy(), num_samples=n)
+        rates[n] = n * length / (time.perf_counter() - start)
+    return {
+        "chars_per_s": {"naive_tutorial": naive, "chargen_1": rates[1], "chargen_64": rates[64]},
+        "length": length,
+        "ratios": {"sample_1_vs_naive": rates[1] / naive, "sample_64_vs_1": rates[64] / rates[1]},
+    }
+
+
+def bench_quality(prepared: Any, config: Any, budget: float) -> dict[str, Any]:
+    """Validation bits per character after `budget` seconds of training each."""
+    import keras
+
+    from chargen.dataset import make_dataset
+
+    ids, val = _ids(prepared, "train"), _ids(prepared, "val")
+    vocab = len(prepared.vocab)
+    keras.utils.set_random_seed(0)
+    model = chargen_model(prepared, config)
+    start, epoch = time.perf_counter(), 0
+    stop = _StopAfter(budget, start)
+    while time.perf_counter() - start < budget:
+        ds = make_dataset(
+            prepared.path, "train", config.seq_len, config.batch_size, shuffle=True, epoch=epoch
+        )
+        model.fit(ds, verbose=0, callbacks=[stop], shuffle=False)
+        epoch += 1
+    val_ds = make_dataset(
+        prepared.path, "val", config.seq_len, config.batch_size, shuffle=False, drop_remainder=False
+    )
+    bpc = {"chargen": float(model.evaluate(val_ds, verbose=0)) / math.log(2)}
+    tutorial = base.tutorial_model(vocab)
+    base.tutorial_train(tutorial, ids, vocab, steps=None, seconds=budget, seed=0)
+    bpc["tutorial"] = base.tutorial_bpc(tutorial, val, vocab, positions=5000, seed=1)
+    out: dict[str, Any] = {"budget_s": budget, "val_bpc": bpc}
+    if base.torch_available():
+        torch_model = base.torch_model(
+            vocab, config.embedding_dim, config.units, config.layers, config.dropout
+        )
+        base.torch_train(
+            torch_model,
+            ids,
+            seq_len=config.seq_len,
+            batch=config.batch_size,
+            learning_rate=config.learning_rate,
+            clip_norm=config.clip_norm,
+            steps=None,
+            seconds=budget,
+            seed=0,
+        )
+        bpc["torch"] = base.torch_bpc(torch_model, val, seq_len=config.seq_len, batch=256)
+    return out
+
+
+class _StopAfter:
+    """A Keras callback that ends fit() once the time budget is spent."""
+
+    def __new__(cls, budget: float, start: float) -> Any:
+        import keras
+
+        class Stop(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+                if time.perf_counter() - start >= budget:
+                    self.model.stop_training = True
+
+        return Stop()
+
+
+def bench_gpu(prepared: Any, steps: int) -> dict[str, Any]:
+    """The default preset on the GPU and on the CPU of the same machine, and the gpu preset."""
+    import tensorflow as tf
+
+    from chargen.config import load_config
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return {"skipped": "no GPU visible to TensorFlow"}
+    default, gpu = load_config("default"), load_config("gpu")
+    rates = {}
+    for name, config, device in [
+        ("default_gpu", default, "/GPU:0"),
+        ("default_cpu", default, "/CPU:0"),
+        ("gpu_preset_gpu", gpu, "/GPU:0"),
+    ]:
+        with tf.device(device):
+            model = chargen_model(prepared, config)
+            chargen_train(model, prepared, config, 2)
+            rates[name] = chargen_train(model, prepared, config, steps, epoch=1)
+    return {
+        "devices": [g.name for g in gpus],
+        "chars_per_s": rates,
+        "ratios": {"gpu_vs_cpu": rates["default_gpu"] / rates["default_cpu"]},
+    }
+
+
+def _ids(prepared: Any, split: str) -> Any:
+    from chargen.dataset import read_ids
+
+    return read_ids(prepared.path, split)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--budget", type=float, help="seconds of training per model (quality)")
+    parser.add_argument("--corpus-mb", type=int, help="synthetic corpus size for prepare")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench.json"))
+    parser.add_argument("--work-dir", type=Path, help="scratch space (default: a temp dir)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    budget = args.budget if args.budget is not None else (20.0 if quick else 300.0)
+    corpus_mb = args.corpus_mb or (64 if quick else 1024)
+    sections = [s for s in args.sections.split(",") if s]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="chargen-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = run(sections, work, quick=quick, budget=budget, corpus_mb=corpus_mb)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(format_table(results))
+    print(f"\nJSON: {args.out}")
+    return 0
+
+
+def run(
+    sections: list[str], work: Path, *, quick: bool, budget: float, corpus_mb: int
+) -> dict[str, Any]:
+    import tensorflow as tf
+
+    from chargen.config import load_config
+
+    config = load_config("default")
+    prepared = prepare_shakespeare(work)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__, "quick": quick},
+        "config": "default",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if "train" in sections:
+        results["train"] = bench_train(prepared, config, 4 if quick else 20, 1 if quick else 2)
+    if "sample" in sections:
+        results["sample"] = bench_sample(
+            prepared, config, 512 if quick else 2048, 5 if quick else 20
+        )
+    if "quality" in sections:
+        results["quality"] = bench_quality(prepared, config, budget)
+    big = work / "big.h5"
+    if "prepare" in sections:
+        corpus = work / f"synthetic-{corpus_mb}mb.txt"
+        system.synthetic_corpus(corpus, corpus_mb)
+        results["prepare"] = system.measure_prepare(corpus, big)
+    if "memory" in sections and big.is_file():
+        results["memory"] = system.measure_train_memory(big, 5 if quick else 20)
+    if "gpu" in sections:
+        results["gpu"] = bench_gpu(prepared, 5 if quick else 50)
+    return results
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A readable summary: every measured figure, then each ratio against its target."""
+    lines = [f"{'measure':44} {'value':>14}"]
+    for section in SECTIONS:
+        data = results.get(section)
+        if not isinstance(data, dict):
+            continue
+        for key, value in _flatten(data, section):
+            if key.endswith(".tail") or isinstance(value, list):
+                continue
+            text = f"{value:14,.2f}" if isinstance(value, float) else f"{value!s:>14}"
+            lines.append(f"{key:44} {text}")
+    lines.append("")
+    lines.append(f"{'target':44} {'reached':>14} {'goal':>8}  ok")
+    for name, goal in TARGETS.items():
+        value = _find(results, name)
+        if value is not None:
+            ok = "yes" if value >= goal else "NO"
+            lines.append(f"{name:44} {value:14,.1f} {goal:8,.0f}  {ok}")
+    return "\n".join(lines)
+
+
+def _flatten(data: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, dict):
+            items += _flatten(value, name)
+        else:
+            items.append((name, value))
+    return items
+
+
+def _find(results: dict[str, Any], name: str) -> float | None:
+    if name == "prepare_mb_per_s":
+        return results.get("prepare", {}).get("mb_per_s")
+    for section in ("train", "sample"):
+        value = results.get(section, {}).get("ratios", {}).get(name)
+        if value is not None:
+            return float(value)
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
