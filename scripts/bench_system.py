@@ -1,6 +1,7 @@
 """Benchmark parts that run in child processes: `prepare` speed and peak memory of training.
 
-Each measurement is a fresh interpreter so its peak RSS (from os.wait4) is its own.
+Each measurement is a fresh interpreter whose peak RSS (VmHWM) is polled from /proc while it
+runs: rusage of a forked child on Linux starts from the parent's size and would overstate it.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,28 +39,48 @@ def run_measured(args: list[str], *, env: dict[str, str] | None = None) -> dict[
     """Run a child to completion; wall seconds, peak RSS in MB and the tail of its output."""
     child_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=child_env, cwd=ROOT
-    )
-    assert proc.stdout is not None
-    output = proc.stdout.read().decode(errors="replace")
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - start
-    # ru_maxrss is in kilobytes on Linux
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=child_env, cwd=ROOT)
+        peak_kb = 0
+        while proc.poll() is None:
+            peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        log.seek(0)
+        output = log.read().decode(errors="replace")
     return {
         "rc": proc.returncode,
         "seconds": seconds,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_rss_mb": peak_kb / 1024,
         "tail": output.strip().splitlines()[-3:],
     }
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def measure_prepare(corpus: Path, out: Path) -> dict[str, Any]:
     """`chargen prepare` on `corpus`: MB/s of raw input and the child's peak RSS."""
     out.unlink(missing_ok=True)
     res = run_measured(
-        [sys.executable, "-m", "chargen", "prepare", "--corpus", str(corpus), "--out", str(out)]
+        [
+            sys.executable,
+            "-m",
+            "chargen",
+            "prepare",
+            "--corpus",
+            str(corpus),
+            "--out",
+            str(out),
+            "--no-strip",
+        ]
     )
     size = corpus.stat().st_size
     res.update(corpus_mb=size / 1e6, mb_per_s=size / 1e6 / res["seconds"])

@@ -1,0 +1,116 @@
+"""Distributed and mixed-precision training: strategies, TF_CONFIG checks, mirrored == single."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chargen.accel import make_strategy, precision
+from chargen.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs in a child: logical devices must be configured before TensorFlow initialises them.
+MIRRORED_SCRIPT = """
+import json, sys
+from pathlib import Path
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from chargen.config import Config
+from chargen.corpus import CleanOptions
+from chargen.prepare import prepare_corpus
+from chargen.runs import create_run_dir
+from chargen.train import train
+base = Path(sys.argv[1])
+prepared = prepare_corpus(sys.argv[2], CleanOptions(), val_fraction=0.1,
+                          data_dir=base / "data").prepared
+config = Config(layers=1, units=16, embedding_dim=8, seq_len=16, batch_size=16, epochs=4,
+                learning_rate=0.01, steps_per_epoch=10, rng_seed=0)
+out = {"devices": len(tf.config.list_logical_devices("CPU"))}
+for name in (None, "mirrored"):
+    run = create_run_dir(base / "runs", base / f"run-{name}", "t")
+    result = train(config, prepared, run, distribute=name)
+    out[str(name)] = [s.train_loss for s in result.history]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_mirrored_on_two_logical_cpus_follows_single_device(tmp_path: Path) -> None:
+    wonderland = ROOT.parent / "shared" / "corpora" / "wonderland.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path), str(wonderland)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["devices"] == 2
+    single, mirrored = out["None"], out["mirrored"]
+    assert len(single) == len(mirrored) == 4
+    # the same global batch averaged over two replicas: the same curve, up to float rounding
+    assert single[-1] < single[0] and mirrored[-1] < mirrored[0]
+    for a, b in zip(single, mirrored, strict=True):
+        assert b == pytest.approx(a, rel=0.02)
+
+
+def test_default_strategy_is_one_replica() -> None:
+    assert make_strategy(None).num_replicas_in_sync == 1
+
+
+def test_unknown_strategy_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="^unknown distribute strategy 'ring'"):
+        make_strategy("ring")
+
+
+@pytest.mark.parametrize(
+    ("tf_config", "message"),
+    [
+        (None, "--distribute multi-worker needs TF_CONFIG (see README, Multi-worker)"),
+        ('{"cluster": {}}', "TF_CONFIG is not valid: 'worker'"),
+        (
+            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}',
+            "TF_CONFIG task index is outside cluster.worker",
+        ),
+    ],
+)
+def test_multi_worker_checks_tf_config(
+    monkeypatch: pytest.MonkeyPatch, tf_config: str | None, message: str
+) -> None:
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    with pytest.raises(ConfigError) as info:
+        make_strategy("multi-worker")
+    assert str(info.value) == message
+
+
+def test_precision_sets_and_restores_the_policy() -> None:
+    import keras
+
+    from chargen.model import build_model
+
+    with precision("bfloat16"):
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+        model = build_model(vocab_size=7, embedding_dim=4, units=8, layers=1)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    lstm = model.get_layer("lstm_0")
+    assert (lstm.compute_dtype, lstm.variable_dtype) == ("bfloat16", "float32")
+    assert model.get_layer("logits").compute_dtype == "float32"
+    assert model(np.zeros((1, 3), np.int32)).dtype.name == "float32"
+
+
+def test_unknown_precision_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="^unknown mixed precision 'int8'"):
+        with precision("int8"):
+            pass
