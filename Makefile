@@ -47,8 +47,11 @@ demo: install
 	  echo; \
 	done
 
+# Speed against baselines measured in the same run; table on stdout, JSON in runs/bench.json.
+# BENCH_ARGS=--quick for a few minutes; `pip install -e ".[bench]"` adds the PyTorch baseline.
+BENCH_ARGS ?=
 bench: install
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache build src/*.egg-info data/prepared

@@ -268,6 +268,11 @@ def _echo_prepare(result: Any, show_cleaning: bool = False) -> None:
 @click.option("--steps-per-epoch", type=int, help="Cap on batches per epoch.")
 @click.option("--rng-seed", type=int, help="Seed for weights and data order (default: random).")
 @click.option(
+    "--jit-compile/--no-jit-compile",
+    default=None,
+    help="XLA-compile the training step on a CPU (default preset: on).",
+)
+@click.option(
     "--distribute",
     type=click.Choice(["mirrored", "multi-worker"]),
     help="Split each batch across local devices (mirrored) or TF_CONFIG workers.",

@@ -37,6 +37,8 @@ class Config:
     clip_norm: float = 5.0
     steps_per_epoch: int | None = None
     rng_seed: int | None = None
+    # speed
+    jit_compile: bool = False  # XLA-compile the training step on a CPU (ignored on a GPU)
 
     def __post_init__(self) -> None:
         hints = _hints()

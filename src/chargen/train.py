@@ -131,7 +131,12 @@ def train(
                 layers=config.layers,
                 dropout=config.dropout,
             )
-            compile_model(model, learning_rate=config.learning_rate, clip_norm=config.clip_norm)
+            compile_model(
+                model,
+                learning_rate=config.learning_rate,
+                clip_norm=config.clip_norm,
+                jit_compile=_jit(config.jit_compile),
+            )
         steps = steps_per_epoch(prepared.sizes["train"], config.seq_len, config.batch_size)
         if config.steps_per_epoch is not None:
             steps = min(steps, config.steps_per_epoch)
@@ -205,6 +210,14 @@ def _run_epoch(
         chars_per_s=chars / seconds if seconds > 0 else 0.0,
         seconds=seconds,
     )
+
+
+def _jit(wanted: bool) -> bool | str:
+    """XLA when asked for on a CPU; on a GPU Keras decides, since cuDNN kernels cannot be
+    compiled by XLA."""
+    from chargen.fast_lstm import gpu_available
+
+    return "auto" if gpu_available() else wanted
 
 
 def _attach_log(run: RunDir) -> logging.Handler:

@@ -1,0 +1,108 @@
+"""Smoke-sized checks of the benchmark's parts: shapes, keys and files, never timings."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import bench  # noqa: E402
+import bench_baselines as base  # noqa: E402
+import bench_system as system  # noqa: E402
+
+
+@pytest.fixture
+def prepared(tiny_corpus: Path, tmp_path: Path):
+    from chargen.corpus import CleanOptions
+    from chargen.prepare import prepare_corpus
+
+    return prepare_corpus(
+        str(tiny_corpus), CleanOptions(), val_fraction=0.1, data_dir=tmp_path / "d"
+    ).prepared
+
+
+def test_tutorial_batch_is_scaled_ids_and_one_hot_next_char() -> None:
+    ids = np.arange(300, dtype=np.int32) % 7
+    x, y = base.tutorial_batch(ids, 7, 5, np.random.default_rng(0))
+    assert x.shape == (5, 100, 1) and y.shape == (5, 7)
+    assert x.dtype == y.dtype == np.float32
+    assert x.min() >= 0 and x.max() < 1
+    np.testing.assert_array_equal(y.sum(axis=1), np.ones(5))
+    # consecutive ids mod 7: the target follows the last input
+    last = np.rint(x[:, -1, 0] * 7).astype(int)
+    np.testing.assert_array_equal(y.argmax(axis=1), (last + 1) % 7)
+
+
+def test_synthetic_corpus_repeats_sources_to_size(tmp_path: Path) -> None:
+    sources = tmp_path / "src"
+    sources.mkdir()
+    (sources / "a.txt").write_bytes(b"abc\n" * 100_000)
+    out = tmp_path / "big.txt"
+    size = system.synthetic_corpus(out, 1, sources)
+    assert size == out.stat().st_size >= 1_000_000
+    assert out.read_bytes()[:8] == b"abc\nabc\n"
+
+
+def test_run_measured_reports_the_childs_own_peak_memory() -> None:
+    res = system.run_measured(
+        [sys.executable, "-c", "import time; b = bytearray(300 << 20); time.sleep(0.5)"]
+    )
+    assert res["rc"] == 0
+    assert 300 <= res["peak_rss_mb"] < 1000
+
+
+def test_measure_prepare_writes_the_prepared_file(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("to be or not to be\n" * 2000, encoding="utf-8")
+    res = system.measure_prepare(corpus, tmp_path / "c.h5")
+    assert res["rc"] == 0, res["tail"]
+    assert res["corpus_mb"] == pytest.approx(0.038)
+    assert res["mb_per_s"] > 0 and res["peak_rss_mb"] > 0
+    from chargen.dataset import open_prepared
+
+    assert sum(open_prepared(tmp_path / "c.h5").sizes.values()) == 38_000
+
+
+def test_bench_train_and_sample_report_ratios(prepared, tiny_config) -> None:
+    train = bench.bench_train(prepared, tiny_config, steps=1, repeats=1)
+    expected = {"chargen", "chargen_no_xla", "keras_plain", "tutorial"}
+    assert expected <= set(train["chars_per_s"])
+    assert set(train["ratios"]) >= {"train_vs_tutorial", "train_vs_keras_plain"}
+    assert ("torch" in train["chars_per_s"]) == base.torch_available()
+    sample = bench.bench_sample(prepared, tiny_config, length=64, naive_length=2)
+    assert set(sample["chars_per_s"]) == {"naive_tutorial", "chargen_1", "chargen_64"}
+    assert all(v > 0 for v in sample["chars_per_s"].values())
+
+
+def test_format_table_marks_targets() -> None:
+    results = {
+        "train": {"chars_per_s": {"chargen": 9000.0}, "ratios": {"train_vs_tutorial": 60.0}},
+        "sample": {"ratios": {"sample_1_vs_naive": 10.0}},
+    }
+    table = bench.format_table(results).splitlines()
+    assert "train.chars_per_s.chargen" in table[1] and "9,000.00" in table[1]
+    assert table[-2].split() == ["train_vs_tutorial", "60.0", "50", "yes"]
+    assert table[-1].split() == ["sample_1_vs_naive", "10.0", "1,000", "NO"]
+
+
+def test_main_writes_json_and_rejects_unknown_sections(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        bench.main(["--sections", "warp"])
+    assert info.value.code == 2
+    assert "unknown sections: warp" in capsys.readouterr().err
+    out = tmp_path / "b.json"
+    assert (
+        bench.main(
+            ["--quick", "--sections", "gpu", "--out", str(out), "--work-dir", str(tmp_path / "w")]
+        )
+        == 0
+    )
+    data = json.loads(out.read_text())
+    assert data["gpu"] == {"skipped": "no GPU visible to TensorFlow"}
+    assert data["machine"]["quick"] is True
