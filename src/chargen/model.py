@@ -30,14 +30,7 @@ def build_model(
     """
     lstm = fast_lstm.LSTM if fused else keras.layers.LSTM
     inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
-    # N(0, 1) rather than Keras' uniform(+-0.05): tiny embeddings keep the LSTM inputs near zero
-    # for the first hundreds of steps, which shows as worse bits/char after a fixed time
-    x = keras.layers.Embedding(
-        vocab_size,
-        embedding_dim,
-        embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
-        name="embedding",
-    )(inputs)
+    x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     for i in range(layers):
         x = lstm(units, return_sequences=True, name=f"lstm_{i}")(x)
         if dropout > 0:
