@@ -25,16 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402
+from bench_report import SECTIONS, format_table  # noqa: E402
 
 SHAKESPEARE = system.SHARED / "tinyshakespeare.txt"
-SECTIONS = ("train", "sample", "quality", "prepare", "memory", "gpu")
-TARGETS = {  # ratio name -> minimum, from the project's performance goals
-    "train_vs_tutorial": 50.0,
-    "train_vs_torch": 1.0,
-    "sample_1_vs_naive": 1000.0,
-    "sample_64_vs_1": 30.0,
-    "prepare_mb_per_s": 50.0,
-}
 
 
 def prepare_shakespeare(work: Path) -> Any:
@@ -312,49 +305,6 @@ def run(
     if "gpu" in sections:
         results["gpu"] = bench_gpu(prepared, 5 if quick else 50)
     return results
-
-
-def format_table(results: dict[str, Any]) -> str:
-    """A readable summary: every measured figure, then each ratio against its target."""
-    lines = [f"{'measure':44} {'value':>14}"]
-    for section in SECTIONS:
-        data = results.get(section)
-        if not isinstance(data, dict):
-            continue
-        for key, value in _flatten(data, section):
-            if key.endswith(".tail") or isinstance(value, list):
-                continue
-            text = f"{value:14,.2f}" if isinstance(value, float) else f"{value!s:>14}"
-            lines.append(f"{key:44} {text}")
-    lines.append("")
-    lines.append(f"{'target':44} {'reached':>14} {'goal':>8}  ok")
-    for name, goal in TARGETS.items():
-        value = _find(results, name)
-        if value is not None:
-            ok = "yes" if value >= goal else "NO"
-            lines.append(f"{name:44} {value:14,.1f} {goal:8,.0f}  {ok}")
-    return "\n".join(lines)
-
-
-def _flatten(data: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        name = f"{prefix}.{key}"
-        if isinstance(value, dict):
-            items += _flatten(value, name)
-        else:
-            items.append((name, value))
-    return items
-
-
-def _find(results: dict[str, Any], name: str) -> float | None:
-    if name == "prepare_mb_per_s":
-        return results.get("prepare", {}).get("mb_per_s")
-    for section in ("train", "sample"):
-        value = results.get(section, {}).get("ratios", {}).get(name)
-        if value is not None:
-            return float(value)
-    return None
 
 
 if __name__ == "__main__":
