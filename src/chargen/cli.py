@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import secrets
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -346,30 +348,58 @@ def train(
     click.echo(f"best val_bpc {best.val_bpc:.3f} at epoch {best.epoch}; weights in {run.path}")
 
 
+run_option = click.option(
+    "--run",
+    "run_path",
+    envvar="CHARGEN_RUN",
+    type=click.Path(path_type=Path),
+    help="Run directory [env CHARGEN_RUN; default runs/latest].",
+)
+
+
 @main.command()
-@click.option("--run", "run_path", type=click.Path(path_type=Path), help="Run dir [runs/latest].")
-@click.option("--seed", "seed_text", required=True, help="Prime text the model continues.")
+@run_option
+@click.option("--seed", "seed_text", help="Prime text the model continues; - reads stdin.")
+@click.option(
+    "--seed-file", type=click.Path(dir_okay=False, path_type=Path), help="Read the prime text."
+)
 @click.option("--length", type=int, default=500, show_default=True, help="New characters.")
-@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option(
+    "--temperature",
+    default="1.0",
+    show_default=True,
+    help="One value or a comma-separated list (0.2,0.5,1.0): one block per value.",
+)
 @click.option("--argmax", is_flag=True, help="Always pick the most likely character.")
-@click.option("--top-k", type=int, help="Sample among the K most likely characters.")
+@click.option("--top-k", "--top-n", "top_k", type=int, help="Sample among the K most likely.")
 @click.option("--top-p", type=float, help="Sample from the smallest set with mass >= P.")
 @click.option("--num-samples", type=int, default=1, show_default=True)
 @click.option("--rng-seed", type=int, help="Seed for reproducible sampling (default: random).")
+@click.option("--stop-at", help="End each sample before this string (e.g. a blank line).")
 @click.option("--include-seed", is_flag=True, help="Print the seed text before the sample.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the text to FILE (atomically) instead of stdout.",
+)
+@click.option("--interactive", is_flag=True, help="Prompt for seeds until an empty line or EOF.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per sample.")
 @runs_dir_option
 def sample(
     run_path: Path | None,
-    seed_text: str,
+    seed_text: str | None,
+    seed_file: Path | None,
     length: int,
-    temperature: float,
+    temperature: str,
     argmax: bool,
     top_k: int | None,
     top_p: float | None,
     num_samples: int,
     rng_seed: int | None,
+    stop_at: str | None,
     include_seed: bool,
+    output: Path | None,
+    interactive: bool,
     as_json: bool,
     runs_dir: Path,
 ) -> None:
@@ -377,52 +407,116 @@ def sample(
 
     \b
       chargen sample --seed "alice was" --temperature 0.8 --length 200
-      chargen sample --run runs/latest --seed "The " --argmax --json
+      chargen sample --seed "The " --temperature 0.2,0.5,1.0 --stop-at $'\\n\\n'
+      echo "ROMEO:" | chargen sample --seed - --top-n 5 --output romeo.txt
+      chargen sample --run runs/latest --seed-file prime.txt --argmax --json
+      chargen sample --interactive --length 200
     """
-    import_tensorflow()
-    from chargen.errors import ConfigError
-    from chargen.generate import load_sampler
-    from chargen.sample import Strategy
+    from chargen.errors import ConfigError, UsageProblem
+    from chargen.sampling import parse_temperatures, read_seed
 
     if length < 1:
         raise ConfigError(f"--length must be at least 1, got {length}")
     if num_samples < 1:
         raise ConfigError(f"--num-samples must be at least 1, got {num_samples}")
-    strategy = Strategy(temperature=0.0 if argmax else temperature, top_k=top_k, top_p=top_p)
+    temperatures = [0.0] if argmax else parse_temperatures(temperature)
+    if interactive and (seed_text is not None or seed_file is not None or output is not None):
+        raise UsageProblem("--interactive reads seeds from the prompt; drop --seed/--output")
+    raw_seed = "" if interactive else read_seed(seed_text, seed_file, sys.stdin)
+    import_tensorflow()
+    from chargen.corpus import normalise_seed
+    from chargen.generate import load_sampler, seed_options
+    from chargen.sample import Strategy
+
+    strategies = [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
     if rng_seed is None:
         rng_seed = secrets.randbelow(2**31)
-    run, sampler, seed = load_sampler(run_path, runs_dir, seed_text)
-    if as_json or num_samples > 1:
-        texts = sampler.generate(seed, length, strategy, num_samples=num_samples, rng_seed=rng_seed)
-        for i, text in enumerate(texts):
-            if as_json:
-                record = {
-                    "run": str(run.path),
-                    "seed": seed,
-                    "text": text,
-                    "temperature": strategy.temperature,
-                    "top_k": top_k,
-                    "top_p": top_p,
-                    "rng_seed": rng_seed,
-                    "sample": i,
-                }
-                click.echo(json.dumps(record, ensure_ascii=False))
-            else:
-                if i:
-                    click.echo("\n---")
-                click.echo((seed if include_seed else "") + text)
+    run, sampler, seed = load_sampler(run_path, runs_dir, raw_seed)
+    job = _SampleJob(
+        run=str(run.path), sampler=sampler, length=length, strategies=strategies,
+        num_samples=num_samples, rng_seed=rng_seed, stop_at=stop_at,
+        include_seed=include_seed, as_json=as_json,
+    )  # fmt: skip
+    if not interactive:
+        if output is None:
+            job.write(seed, sys.stdout)
+            return
+        from chargen.files import write_text_atomic
+
+        buf = io.StringIO()
+        job.write(seed, buf)
+        write_text_atomic(output, buf.getvalue())
+        click.echo(f"wrote {output}", err=True)
         return
-    out = sys.stdout
-    last = ""
-    if include_seed:
-        out.write(seed)
-    for parts in sampler.stream(seed, length, strategy, num_samples=1, rng_seed=rng_seed):
-        out.write(parts[0])
-        out.flush()
-        last = parts[0] or last
-    if not last.endswith("\n"):
-        out.write("\n")
-    out.flush()
+    options = seed_options(sampler.vocab)
+    while True:
+        try:
+            line = click.prompt("seed", default="", show_default=False, err=True)
+        except click.exceptions.Abort:
+            click.echo(err=True)
+            return
+        if not line:
+            return
+        try:
+            job.write(normalise_seed(line, options), sys.stdout)
+        except ChargenError as exc:  # a bad seed ends this round, not the session
+            click.echo(f"Error: {exc}", err=True)
+
+
+@dataclass
+class _SampleJob:
+    """What one `sample` call generates for each seed: one block per temperature."""
+
+    run: str
+    sampler: Any
+    length: int
+    strategies: list[Any]
+    num_samples: int
+    rng_seed: int
+    stop_at: str | None
+    include_seed: bool
+    as_json: bool
+
+    def write(self, seed: str, out: TextIO) -> None:
+        from chargen.sampling import generate_until, stream_until
+
+        several = len(self.strategies) > 1
+        for strategy in self.strategies:
+            if several and not self.as_json:
+                out.write(f"--- temperature {strategy.temperature:g}\n")
+            prefix = seed if self.include_seed else ""
+            if self.as_json or self.num_samples > 1:
+                texts = generate_until(
+                    self.sampler, seed, self.length, strategy, num_samples=self.num_samples,
+                    stop_at=self.stop_at, rng_seed=self.rng_seed,
+                )  # fmt: skip
+                for i, text in enumerate(texts):
+                    if self.as_json:
+                        record = {
+                            "run": self.run, "seed": seed, "text": text,
+                            "temperature": strategy.temperature, "top_k": strategy.top_k,
+                            "top_p": strategy.top_p, "rng_seed": self.rng_seed, "sample": i,
+                        }  # fmt: skip
+                        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    else:
+                        out.write(("\n---\n" if i else "") + _line(prefix + text))
+                continue
+            out.write(prefix)
+            last = prefix
+            for piece in stream_until(
+                self.sampler, seed, self.length, strategy,
+                stop_at=self.stop_at, rng_seed=self.rng_seed,
+            ):  # fmt: skip
+                out.write(piece)
+                out.flush()
+                last = piece
+            if not last.endswith("\n"):
+                out.write("\n")
+            out.flush()
+
+
+def _line(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover
