@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
 import re
 import secrets
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -310,7 +310,10 @@ def train(
         if given:
             flags = ", ".join("--" + k.strip("_").replace("_", "-") for k in given)
             raise UsageProblem(f"{flags}: cleaning options apply to --corpus, not --data")
-    config = load_config(config_name).replace(**overrides)
+    config = load_config(config_name)
+    if overrides.get("units") is not None or overrides.get("layers") is not None:
+        config = dataclasses.replace(config, layer_units=None)  # typed sizes beat the preset's
+    config = config.replace(**overrides)
     if config.rng_seed is None:
         config = config.replace(rng_seed=secrets.randbelow(2**31))
     if corpus is not None:
@@ -463,7 +466,7 @@ def sample(
             click.echo(f"Error: {exc}", err=True)
 
 
-@dataclass
+@dataclasses.dataclass
 class _SampleJob:
     """What one `sample` call generates for each seed: one block per temperature."""
 

@@ -30,5 +30,6 @@ def load_sampler(
         units=config.units,
         layers=config.layers,
         weights=run.weights_for_sampling(),
+        layer_units=config.layer_units,
     )
     return run, Sampler(model, vocab), normalise_seed(seed_text, seed_options(vocab))

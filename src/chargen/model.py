@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ def build_model(
     units: int,
     layers: int,
     dropout: float = 0.0,
+    layer_units: Sequence[int] | None = None,
 ) -> keras.Model:
     """Many-to-many model: logits for the next character at every position.
 
@@ -26,8 +28,9 @@ def build_model(
     """
     inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
-    for i in range(layers):
-        x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")(x)
+    sizes = list(layer_units) if layer_units else [units] * layers
+    for i, size in enumerate(sizes):
+        x = keras.layers.LSTM(size, return_sequences=True, name=f"lstm_{i}")(x)
         if dropout > 0:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
@@ -67,11 +70,21 @@ def load_weights(model: keras.Model, path: Path, *, vocab_size: int) -> None:
 
 
 def load_trained(
-    *, vocab_size: int, embedding_dim: int, units: int, layers: int, weights: Path
+    *,
+    vocab_size: int,
+    embedding_dim: int,
+    units: int,
+    layers: int,
+    weights: Path,
+    layer_units: Sequence[int] | None = None,
 ) -> keras.Model:
     """Rebuild the architecture from config values and load weights into it."""
     model = build_model(
-        vocab_size=vocab_size, embedding_dim=embedding_dim, units=units, layers=layers
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        layers=layers,
+        layer_units=layer_units,
     )
     load_weights(model, weights, vocab_size=vocab_size)
     return model

@@ -1,4 +1,4 @@
-"""Everyday sampling on top of `Sampler`: seeds from files or stdin, temperature lists, stop strings.
+"""Everyday sampling over `Sampler`: seeds from files or stdin, temperature lists, stop strings.
 
 Kept apart from sample.py so the compiled generation loop stays small; nothing here touches
 TensorFlow directly, so it is cheap to test.

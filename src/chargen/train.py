@@ -120,6 +120,7 @@ def train(
             units=config.units,
             layers=config.layers,
             dropout=config.dropout,
+            layer_units=config.layer_units,
         )
         compile_model(model, learning_rate=config.learning_rate, clip_norm=config.clip_norm)
         steps = steps_per_epoch(prepared.sizes["train"], config.seq_len, config.batch_size)
