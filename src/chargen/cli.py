@@ -466,6 +466,45 @@ def sample(
             click.echo(f"Error: {exc}", err=True)
 
 
+@main.command()
+@run_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@runs_dir_option
+def info(run_path: Path | None, as_json: bool, runs_dir: Path) -> None:
+    """Show a run's config, vocabulary, parameter count, best val bits/char and corpus.
+
+    \b
+      chargen info
+      chargen info --run runs/20250101-120000-wonderland --json | jq .best.val_bpc
+    """
+    from chargen.runinfo import describe_run, run_info
+
+    details = run_info(run_path, runs_dir)
+    click.echo(json.dumps(details, ensure_ascii=False) if as_json else describe_run(details))
+
+
+@main.command("runs")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+@runs_dir_option
+def list_runs_command(as_json: bool, runs_dir: Path) -> None:
+    """List run directories with their best validation bits per character (* = latest).
+
+    \b
+      chargen runs
+      CHARGEN_RUNS_DIR=/data/runs chargen runs --json
+    """
+    from chargen.runinfo import describe_runs, list_runs
+
+    found = list_runs(runs_dir)
+    if as_json:
+        for record in found:
+            click.echo(json.dumps(record, ensure_ascii=False))
+    elif not found:
+        click.echo(f"no runs in {runs_dir}", err=True)
+    else:
+        click.echo(describe_runs(found))
+
+
 @dataclasses.dataclass
 class _SampleJob:
     """What one `sample` call generates for each seed: one block per temperature."""
