@@ -263,6 +263,12 @@ def _echo_prepare(result: Any, show_cleaning: bool = False) -> None:
 @click.option("--units", type=int)
 @click.option("--embedding-dim", type=int)
 @click.option("--dropout", type=float)
+@click.option("--cell", type=click.Choice(["lstm", "gru"]), help="Recurrent cell [lstm].")
+@click.option(
+    "--stateful/--no-stateful",
+    default=None,
+    help="Carry state across batches of continuing streams (char-rnn style).",
+)
 @click.option("--seq-len", type=int)
 @click.option("--batch-size", type=int)
 @click.option("--learning-rate", type=float)

@@ -15,6 +15,7 @@ from typing import Any
 from chargen.errors import ConfigError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
+CELLS = ("lstm", "gru")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,11 +28,13 @@ class Config:
     layer_units: tuple[int, ...] | None = None  # per-layer sizes, bottom first; overrides units
     embedding_dim: int = 64
     dropout: float = 0.0
+    cell: str = "lstm"  # or "gru", for comparison
     # data
     seq_len: int = 100
     batch_size: int = 64
     val_fraction: float = 0.1
     lowercase: bool = False
+    stateful: bool = False  # batches continue each other's streams; state carried (char-rnn)
     # optimisation
     epochs: int = 10
     learning_rate: float = 2e-3
@@ -49,6 +52,8 @@ class Config:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.cell not in CELLS:
+            raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.layer_units is not None:
             if len(self.layer_units) != self.layers:
                 raise ConfigError(
@@ -113,6 +118,8 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
         if kind is type(None) and value is None:
             return
         if kind is bool and isinstance(value, bool):
+            return
+        if kind is str and isinstance(value, str):
             return
         if kind is int and isinstance(value, int) and not isinstance(value, bool):
             return

@@ -31,5 +31,6 @@ def load_sampler(
         layers=config.layers,
         weights=run.weights_for_sampling(),
         layer_units=config.layer_units,
+        cell=config.cell,
     )
     return run, Sampler(model, vocab), normalise_seed(seed_text, seed_options(vocab))

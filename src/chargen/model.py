@@ -19,18 +19,28 @@ def build_model(
     layers: int,
     dropout: float = 0.0,
     layer_units: Sequence[int] | None = None,
+    cell: str = "lstm",
+    stateful_batch: int | None = None,
 ) -> keras.Model:
     """Many-to-many model: logits for the next character at every position.
 
     The LSTM layers keep Keras' defaults (tanh, sigmoid, no recurrent dropout, no unroll, bias),
     which is what lets Keras pick the cuDNN kernel on a CUDA GPU. Dropout is a separate layer
     between LSTMs for the same reason. Inputs are ids, never `id / vocab` floats.
+    `stateful_batch` fixes the batch size and carries state from batch to batch (char-rnn
+    style training); the weights are the same as the stateless model's.
     """
-    inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
+    if stateful_batch is None:
+        inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
+    else:
+        inputs = keras.Input(batch_shape=(stateful_batch, None), dtype="int32", name="ids")
+    layer_type = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     sizes = list(layer_units) if layer_units else [units] * layers
     for i, size in enumerate(sizes):
-        x = keras.layers.LSTM(size, return_sequences=True, name=f"lstm_{i}")(x)
+        x = layer_type(
+            size, return_sequences=True, stateful=stateful_batch is not None, name=f"{cell}_{i}"
+        )(x)
         if dropout > 0:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
@@ -49,8 +59,9 @@ def compile_model(model: keras.Model, *, learning_rate: float, clip_norm: float)
 
 
 def recurrent_layers(model: keras.Model) -> list[Any]:
-    """The LSTM layers in order; the sampler steps their cells one character at a time."""
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
+    """The LSTM/GRU layers in order; the sampler steps their cells one character at a time."""
+    kinds = (keras.layers.LSTM, keras.layers.GRU)
+    return [layer for layer in model.layers if isinstance(layer, kinds)]
 
 
 def load_weights(model: keras.Model, path: Path, *, vocab_size: int) -> None:
@@ -77,6 +88,7 @@ def load_trained(
     layers: int,
     weights: Path,
     layer_units: Sequence[int] | None = None,
+    cell: str = "lstm",
 ) -> keras.Model:
     """Rebuild the architecture from config values and load weights into it."""
     model = build_model(
@@ -85,6 +97,7 @@ def load_trained(
         units=units,
         layers=layers,
         layer_units=layer_units,
+        cell=cell,
     )
     load_weights(model, weights, vocab_size=vocab_size)
     return model

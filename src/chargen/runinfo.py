@@ -18,15 +18,21 @@ from chargen.runs import LATEST, RunDir, read_run_config, resolve_run
 from chargen.vocab import Vocab
 
 
-def count_parameters(*, vocab_size: int, embedding_dim: int, layer_units: Sequence[int]) -> int:
-    """Weights of Embedding -> LSTM stack -> Dense, as Keras counts them.
+def count_parameters(
+    *, vocab_size: int, embedding_dim: int, layer_units: Sequence[int], cell: str = "lstm"
+) -> int:
+    """Weights of Embedding -> LSTM/GRU stack -> Dense, as Keras counts them.
 
-    An LSTM layer has four gates, each with input weights, recurrent weights and a bias.
+    An LSTM layer has four gates, each with input weights, recurrent weights and a bias; a GRU
+    three, with two biases each (Keras' default reset_after=True, the cuDNN layout).
     """
     total = vocab_size * embedding_dim
     width = embedding_dim
     for units in layer_units:
-        total += 4 * (width * units + units * units + units)
+        if cell == "gru":
+            total += 3 * (width * units + units * units + 2 * units)
+        else:
+            total += 4 * (width * units + units * units + units)
         width = units
     return total + width * vocab_size + vocab_size
 
@@ -81,6 +87,7 @@ def run_info(run_path: Path | None, runs_root: Path) -> dict[str, Any]:
             vocab_size=len(vocab),
             embedding_dim=config.embedding_dim,
             layer_units=config.layer_sizes,
+            cell=config.cell,
         ),
         "epochs_done": len(rows),
         "best": None
@@ -140,7 +147,7 @@ def describe_run(info: dict[str, Any]) -> str:
         ("vocabulary", f"{info['vocabulary']['size']} characters {info['vocabulary']['chars']!r}"),
         (
             "model",
-            f"embedding {c['embedding_dim']}, LSTM {'/'.join(map(str, units))}, "
+            f"embedding {c['embedding_dim']}, {c['cell'].upper()} {'/'.join(map(str, units))}, "
             f"dropout {c['dropout']:g}, {info['parameters']:,} parameters",
         ),
         (

@@ -89,6 +89,8 @@ class Sampler:
     """Generates text from a trained model by stepping its LSTM cells with carried state."""
 
     def __init__(self, model: Any, vocab: Vocab, *, jit_compile: bool = True) -> None:
+        import keras
+
         from chargen.model import recurrent_layers
 
         self.vocab = vocab
@@ -96,6 +98,10 @@ class Sampler:
         self._cells = [layer.cell for layer in recurrent_layers(model)]
         self._dense = model.get_layer("logits")
         self._units = [cell.units for cell in self._cells]
+        # an LSTM cell carries (h, c), a GRU cell only h
+        self._n_states = [
+            2 if isinstance(cell, keras.layers.LSTMCell) else 1 for cell in self._cells
+        ]
         self._prime_fn = tf.function(self._prime, reduce_retracing=True)
         self._chunk_fn = self._compile_chunk(jit_compile)
 
@@ -104,14 +110,20 @@ class Sampler:
 
     def _step(self, ids: tf.Tensor, states: list[tf.Tensor]) -> tuple[tf.Tensor, list[tf.Tensor]]:
         x = self._embedding(ids, training=False)
-        new_states = []
-        for i, cell in enumerate(self._cells):
-            x, (h, c) = cell(x, [states[2 * i], states[2 * i + 1]], training=False)
-            new_states += [h, c]
+        new_states: list[tf.Tensor] = []
+        at = 0
+        for cell, n in zip(self._cells, self._n_states, strict=True):
+            x, cell_states = cell(x, list(states[at : at + n]), training=False)
+            new_states += list(cell_states)
+            at += n
         return self._dense(x, training=False), new_states
 
     def _zero_states(self, batch: tf.Tensor) -> list[tf.Tensor]:
-        return [tf.zeros([batch, u]) for u in self._units for _ in (0, 1)]
+        return [
+            tf.zeros([batch, u])
+            for u, n in zip(self._units, self._n_states, strict=True)
+            for _ in range(n)
+        ]
 
     def _prime(self, seed_ids: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor]]:
         """Feed the seed [B, T] one step at a time; return the last logits and the states."""

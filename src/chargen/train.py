@@ -115,15 +115,15 @@ def train(
     handler = _attach_log(run)
     try:
         model = build_model(
-            vocab_size=len(prepared.vocab),
-            embedding_dim=config.embedding_dim,
-            units=config.units,
-            layers=config.layers,
-            dropout=config.dropout,
-            layer_units=config.layer_units,
+            **model_kwargs(config, len(prepared.vocab)),
+            stateful_batch=config.batch_size if config.stateful else None,
         )
         compile_model(model, learning_rate=config.learning_rate, clip_norm=config.clip_norm)
         steps = steps_per_epoch(prepared.sizes["train"], config.seq_len, config.batch_size)
+        if config.stateful:
+            from chargen.streams import stream_layout
+
+            steps = stream_layout(prepared.sizes["train"], config.seq_len, config.batch_size)[1]
         if config.steps_per_epoch is not None:
             steps = min(steps, config.steps_per_epoch)
         log.info(
@@ -136,7 +136,10 @@ def train(
         history: list[EpochStats] = []
         best = math.inf
         for epoch in range(config.epochs):
-            stats = _run_epoch(model, config, prepared, epoch, steps, seed)
+            if config.stateful:
+                stats = _run_stateful_epoch(model, config, prepared, epoch, steps)
+            else:
+                stats = _run_epoch(model, config, prepared, epoch, steps, seed)
             history.append(stats)
             with atomic_path(run.last_weights) as tmp:
                 model.save_weights(tmp)
@@ -160,6 +163,54 @@ def train(
     finally:
         logging.getLogger("chargen").removeHandler(handler)
         handler.close()
+
+
+def model_kwargs(config: Config, vocab_size: int) -> dict[str, Any]:
+    """The `build_model` arguments a config implies (everything but statefulness)."""
+    return {
+        "vocab_size": vocab_size,
+        "embedding_dim": config.embedding_dim,
+        "units": config.units,
+        "layers": config.layers,
+        "dropout": config.dropout,
+        "layer_units": config.layer_units,
+        "cell": config.cell,
+    }
+
+
+def _run_stateful_epoch(
+    model: Any, config: Config, prepared: Prepared, epoch: int, steps: int
+) -> EpochStats:
+    """Train on streams with carried state; validate the same way on the val streams."""
+    from chargen.model import build_model, compile_model
+    from chargen.streams import evaluate_stateful, run_stateful_epoch
+
+    train_loss, seconds, chars = run_stateful_epoch(
+        model,
+        prepared.path,
+        seq_len=config.seq_len,
+        batch_size=config.batch_size,
+        epoch=epoch,
+        steps=steps,
+    )
+
+    def twin(streams: int) -> Any:
+        other = build_model(**model_kwargs(config, len(prepared.vocab)), stateful_batch=streams)
+        compile_model(other, learning_rate=config.learning_rate, clip_norm=config.clip_norm)
+        other.set_weights(model.get_weights())
+        return other
+
+    val_loss = evaluate_stateful(
+        twin, prepared.path, seq_len=config.seq_len, batch_size=config.batch_size
+    )
+    return EpochStats(
+        epoch=epoch + 1,
+        train_loss=train_loss,
+        val_loss=val_loss,
+        val_bpc=val_loss / LN2,
+        chars_per_s=chars / seconds if seconds > 0 else 0.0,
+        seconds=seconds,
+    )
 
 
 def _run_epoch(
