@@ -10,7 +10,7 @@ import re
 import secrets
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
@@ -240,16 +240,17 @@ def _echo_report(r: Any, *, err: bool = False, show_cleaning: bool = False) -> N
         click.echo(f"  last kept line:  {r.last_line!r}", err=err)
 
 
-def _echo_prepare(result: Any, show_cleaning: bool = False) -> None:
+def _echo_prepare(result: Any, show_cleaning: bool = False, *, err: bool = False) -> None:
     p = result.prepared
     for r in result.reports:
-        _echo_report(r, show_cleaning=show_cleaning)
+        _echo_report(r, err=err, show_cleaning=show_cleaning)
     if result.cached:
-        click.echo(f"reusing prepared {p.path}")
+        click.echo(f"reusing prepared {p.path}", err=err)
     total = p.sizes["train"] + p.sizes["val"]
     click.echo(
         f"{total:,} characters kept ({p.sizes['train']:,} train, {p.sizes['val']:,} val), "
-        f"vocabulary {len(p.vocab)} -> {p.path}"
+        f"vocabulary {len(p.vocab)} -> {p.path}",
+        err=err,
     )
 
 
@@ -275,6 +276,14 @@ def _echo_prepare(result: Any, show_cleaning: bool = False) -> None:
 @click.option("--val-fraction", type=float)
 @click.option("--steps-per-epoch", type=int, help="Cap on batches per epoch.")
 @click.option("--rng-seed", type=int, help="Seed for weights and data order (default: random).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the final summary line.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines: progress, epochs, summary.")
+@click.option("--tensorboard", is_flag=True, help="Write TensorBoard scalars to RUN/tensorboard.")
+@click.option(
+    "--sample-every",
+    type=click.IntRange(min=1),
+    help="Every N epochs, write samples at temperatures 0.2, 0.5, 1.0 to train.log.",
+)
 @with_options(corpus_options)
 @data_dir_option
 @runs_dir_option
@@ -287,6 +296,10 @@ def train(
     encoding: str | None,
     data_dir: Path,
     runs_dir: Path,
+    quiet: bool,
+    as_json: bool,
+    tensorboard: bool,
+    sample_every: int | None,
     **overrides: Any,
 ) -> None:
     """Train a stacked LSTM; writes a run directory (config, vocab, weights, metrics, log).
@@ -294,6 +307,8 @@ def train(
     \b
       chargen train --corpus wonderland.txt --config tiny
       chargen train --data data/alice.h5 --layers 3 --units 512 --epochs 30
+      chargen train --corpus shakespeare.txt --config char-rnn --stateful --tensorboard
+      chargen train --corpus alice.txt --config tiny --json | jq -c 'select(.event=="epoch")'
     """
     import_tensorflow()
     from dataclasses import replace
@@ -332,7 +347,8 @@ def train(
             mirror=_mirror(),
             seq_len=config.seq_len,
         )
-        _echo_prepare(result)
+        if not quiet:
+            _echo_prepare(result, err=as_json)
         prepared = result.prepared
         stem = Path(corpus).stem if ":" not in corpus else corpus.replace(":", "-")
         stem = re.sub(r"[^\w.-]+", "-", stem).strip("-.") or "corpus"  # globs, `-`
@@ -343,18 +359,83 @@ def train(
         stem = data.stem
     check_fits(prepared, config.seq_len)  # before anything is written
     run = create_run_dir(runs_dir, run_dir, stem)
-    click.echo(f"run directory: {run.path}")
-    click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
+    report = _TrainReport(quiet=quiet, as_json=as_json, tty=sys.stdout.isatty())
+    report.start(run.path)
+    result_ = run_training(
+        config,
+        prepared,
+        run,
+        on_epoch=report.epoch,
+        on_batch=report.progress(),
+        tensorboard=tensorboard,
+        sample_every=sample_every or 0,
+    )
+    report.summary(run.path, result_)
 
-    def on_epoch(s: Any) -> None:
-        click.echo(
-            f"{s.epoch:5d}  {s.train_loss:10.4f}  {s.val_loss:8.4f}  {s.val_bpc:7.3f}  "
-            f"{s.chars_per_s:7.0f}  {s.seconds:7.1f}"
-        )
 
-    result_ = run_training(config, prepared, run, on_epoch=on_epoch)
-    best = result_.best
-    click.echo(f"best val_bpc {best.val_bpc:.3f} at epoch {best.epoch}; weights in {run.path}")
+class _TrainReport:
+    """How `train` shows itself: a table (with a live progress line on a terminal, plain
+    periodic lines in a log), only the summary (--quiet), or JSON lines (--json)."""
+
+    def __init__(self, *, quiet: bool, as_json: bool, tty: bool) -> None:
+        self.quiet, self.as_json, self.tty = quiet, as_json, tty
+        self.live = False  # a \r progress line is on screen and must be cleared
+
+    def start(self, run_path: Path) -> None:
+        if self.as_json:
+            click.echo(json.dumps({"event": "start", "run": str(run_path)}))
+        elif not self.quiet:
+            click.echo(f"run directory: {run_path}")
+            click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
+
+    def progress(self) -> Any:
+        from chargen.progress import Throttle, format_progress
+
+        if self.quiet:
+            return None
+        default = "0.2" if self.tty and not self.as_json else "30"
+        interval = float(os.environ.get("CHARGEN_PROGRESS_INTERVAL") or default)
+
+        def show(p: Any) -> None:
+            if self.as_json:
+                click.echo(json.dumps(p.to_dict()))
+            elif self.tty:
+                click.echo(f"\r{format_progress(p)}\x1b[K", nl=False)
+                self.live = True
+            else:
+                click.echo(format_progress(p))
+
+        return Throttle(show, interval)
+
+    def epoch(self, s: Any) -> None:
+        if self.live:
+            click.echo("\r\x1b[K", nl=False)
+            self.live = False
+        if self.as_json:
+            click.echo(json.dumps({"event": "epoch", **dataclasses.asdict(s)}))
+        elif not self.quiet:
+            click.echo(
+                f"{s.epoch:5d}  {s.train_loss:10.4f}  {s.val_loss:8.4f}  {s.val_bpc:7.3f}  "
+                f"{s.chars_per_s:7.0f}  {s.seconds:7.1f}"
+            )
+
+    def summary(self, run_path: Path, result: Any) -> None:
+        best = result.best
+        if self.as_json:
+            record = {
+                "event": "summary",
+                "run": str(run_path),
+                "epochs": len(result.history),
+                "best_epoch": best.epoch,
+                "best_val_loss": best.val_loss,
+                "best_val_bpc": best.val_bpc,
+                "seconds": sum(s.seconds for s in result.history),
+            }
+            click.echo(json.dumps(record))
+        else:
+            click.echo(
+                f"best val_bpc {best.val_bpc:.3f} at epoch {best.epoch}; weights in {run_path}"
+            )
 
 
 run_option = click.option(
@@ -422,7 +503,7 @@ def sample(
       chargen sample --interactive --length 200
     """
     from chargen.errors import ConfigError, UsageProblem
-    from chargen.sampling import parse_temperatures, read_seed
+    from chargen.sampling import SampleJob, parse_temperatures, read_seed
 
     if length < 1:
         raise ConfigError(f"--length must be at least 1, got {length}")
@@ -441,7 +522,7 @@ def sample(
     if rng_seed is None:
         rng_seed = secrets.randbelow(2**31)
     run, sampler, seed = load_sampler(run_path, runs_dir, raw_seed)
-    job = _SampleJob(
+    job = SampleJob(
         run=str(run.path), sampler=sampler, length=length, strategies=strategies,
         num_samples=num_samples, rng_seed=rng_seed, stop_at=stop_at,
         include_seed=include_seed, as_json=as_json,
@@ -509,62 +590,6 @@ def list_runs_command(as_json: bool, runs_dir: Path) -> None:
         click.echo(f"no runs in {runs_dir}", err=True)
     else:
         click.echo(describe_runs(found))
-
-
-@dataclasses.dataclass
-class _SampleJob:
-    """What one `sample` call generates for each seed: one block per temperature."""
-
-    run: str
-    sampler: Any
-    length: int
-    strategies: list[Any]
-    num_samples: int
-    rng_seed: int
-    stop_at: str | None
-    include_seed: bool
-    as_json: bool
-
-    def write(self, seed: str, out: TextIO) -> None:
-        from chargen.sampling import generate_until, stream_until
-
-        several = len(self.strategies) > 1
-        for strategy in self.strategies:
-            if several and not self.as_json:
-                out.write(f"--- temperature {strategy.temperature:g}\n")
-            prefix = seed if self.include_seed else ""
-            if self.as_json or self.num_samples > 1:
-                texts = generate_until(
-                    self.sampler, seed, self.length, strategy, num_samples=self.num_samples,
-                    stop_at=self.stop_at, rng_seed=self.rng_seed,
-                )  # fmt: skip
-                for i, text in enumerate(texts):
-                    if self.as_json:
-                        record = {
-                            "run": self.run, "seed": seed, "text": text,
-                            "temperature": strategy.temperature, "top_k": strategy.top_k,
-                            "top_p": strategy.top_p, "rng_seed": self.rng_seed, "sample": i,
-                        }  # fmt: skip
-                        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    else:
-                        out.write(("\n---\n" if i else "") + _line(prefix + text))
-                continue
-            out.write(prefix)
-            last = prefix
-            for piece in stream_until(
-                self.sampler, seed, self.length, strategy,
-                stop_at=self.stop_at, rng_seed=self.rng_seed,
-            ):  # fmt: skip
-                out.write(piece)
-                out.flush()
-                last = piece
-            if not last.endswith("\n"):
-                out.write("\n")
-            out.flush()
-
-
-def _line(text: str) -> str:
-    return text if text.endswith("\n") else text + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

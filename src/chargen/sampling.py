@@ -6,9 +6,11 @@ TensorFlow directly, so it is cheap to test.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from chargen.errors import ConfigError, UsageProblem
 
@@ -113,3 +115,60 @@ def generate_until(
         if stop_at and all(stop_at in t for t in texts):
             break
     return [cut_at(t, stop_at)[0] for t in texts]
+
+
+@dataclass
+class SampleJob:
+    """What one `chargen sample` call writes for each seed: one block per temperature.
+
+    Writes to any text stream (stdout, or a buffer saved atomically), flushing as it streams.
+    """
+
+    run: str
+    sampler: Any
+    length: int
+    strategies: list[Any]
+    num_samples: int
+    rng_seed: int
+    stop_at: str | None
+    include_seed: bool
+    as_json: bool
+
+    def write(self, seed: str, out: TextIO) -> None:
+        several = len(self.strategies) > 1
+        for strategy in self.strategies:
+            if several and not self.as_json:
+                out.write(f"--- temperature {strategy.temperature:g}\n")
+            prefix = seed if self.include_seed else ""
+            if self.as_json or self.num_samples > 1:
+                texts = generate_until(
+                    self.sampler, seed, self.length, strategy, num_samples=self.num_samples,
+                    stop_at=self.stop_at, rng_seed=self.rng_seed,
+                )  # fmt: skip
+                for i, text in enumerate(texts):
+                    if self.as_json:
+                        record = {
+                            "run": self.run, "seed": seed, "text": text,
+                            "temperature": strategy.temperature, "top_k": strategy.top_k,
+                            "top_p": strategy.top_p, "rng_seed": self.rng_seed, "sample": i,
+                        }  # fmt: skip
+                        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    else:
+                        out.write(("\n---\n" if i else "") + _line(prefix + text))
+                continue
+            out.write(prefix)
+            last = prefix
+            for piece in stream_until(
+                self.sampler, seed, self.length, strategy,
+                stop_at=self.stop_at, rng_seed=self.rng_seed,
+            ):  # fmt: skip
+                out.write(piece)
+                out.flush()
+                last = piece
+            if not last.endswith("\n"):
+                out.write("\n")
+            out.flush()
+
+
+def _line(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"

@@ -57,7 +57,14 @@ def reset_states(model: Any) -> None:
 
 
 def run_stateful_epoch(
-    model: Any, path: Path, *, seq_len: int, batch_size: int, epoch: int, steps: int | None
+    model: Any,
+    path: Path,
+    *,
+    seq_len: int,
+    batch_size: int,
+    epoch: int,
+    steps: int | None,
+    tracker: Any = None,
 ) -> tuple[float, float, int]:
     """One pass over the train streams with state carried, reset at the start of the epoch.
 
@@ -65,6 +72,8 @@ def run_stateful_epoch(
     `train_on_batch` in stream order, so nothing reorders them.
     """
     reset_states(model)
+    if tracker is not None:
+        tracker.start_epoch()
     start = time.perf_counter()
     losses: list[float] = []
     for i, batch in enumerate(
@@ -74,6 +83,8 @@ def run_stateful_epoch(
             break
         loss = model.train_on_batch(batch[:, :-1], batch[:, 1:])
         losses.append(float(loss if np.ndim(loss) == 0 else loss[0]))
+        if tracker is not None:
+            tracker.batch_done(epoch + 1, i + 1, float(np.mean(losses)))
     seconds = time.perf_counter() - start
     return float(np.mean(losses)), seconds, len(losses) * batch_size * seq_len
 

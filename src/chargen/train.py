@@ -17,7 +17,9 @@ from chargen.config import Config
 from chargen.dataset import Prepared, check_fits, count_windows, make_dataset, steps_per_epoch
 from chargen.errors import ConfigError
 from chargen.files import atomic_path, write_text_atomic
+from chargen.progress import Progress, Tracker
 from chargen.runs import RunDir
+from chargen.train_hooks import TensorBoardWriter, batch_callback, log_samples
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
@@ -102,8 +104,15 @@ def train(
     run: RunDir,
     *,
     on_epoch: Callable[[EpochStats], None] | None = None,
+    on_batch: Callable[[Progress], None] | None = None,
+    tensorboard: bool = False,
+    sample_every: int = 0,
 ) -> TrainResult:
-    """Train a fresh model from `config` on `prepared`, writing everything into `run`."""
+    """Train a fresh model from `config` on `prepared`, writing everything into `run`.
+
+    `on_batch` receives progress after every batch; `tensorboard` writes scalars to
+    run/tensorboard; `sample_every` N logs samples at a few temperatures every N epochs.
+    """
     import keras
 
     from chargen.model import build_model, compile_model
@@ -135,12 +144,21 @@ def train(
         )
         history: list[EpochStats] = []
         best = math.inf
+        tracker = None
+        if on_batch is not None:
+            chars = config.batch_size * config.seq_len
+            tracker = Tracker(on_batch, epochs=config.epochs, steps=steps, chars_per_step=chars)
+        board = TensorBoardWriter(run.path) if tensorboard else None
         for epoch in range(config.epochs):
             if config.stateful:
-                stats = _run_stateful_epoch(model, config, prepared, epoch, steps)
+                stats = _run_stateful_epoch(model, config, prepared, epoch, steps, tracker)
             else:
-                stats = _run_epoch(model, config, prepared, epoch, steps, seed)
+                stats = _run_epoch(model, config, prepared, epoch, steps, seed, tracker)
             history.append(stats)
+            if board is not None:
+                board.write(stats)
+            if sample_every and stats.epoch % sample_every == 0:
+                log_samples(model, prepared.vocab, _sample_seed(prepared), stats.epoch)
             with atomic_path(run.last_weights) as tmp:
                 model.save_weights(tmp)
             if stats.val_loss < best:
@@ -159,10 +177,19 @@ def train(
             )
             if on_epoch is not None:
                 on_epoch(stats)
+        if board is not None:
+            board.close()
         return TrainResult(run, history)
     finally:
         logging.getLogger("chargen").removeHandler(handler)
         handler.close()
+
+
+def _sample_seed(prepared: Prepared, length: int = 20) -> str:
+    """The start of the validation text: a prime the model has not trained on."""
+    from chargen.dataset import read_ids
+
+    return prepared.vocab.decode(read_ids(prepared.path, "val")[:length])
 
 
 def model_kwargs(config: Config, vocab_size: int) -> dict[str, Any]:
@@ -179,7 +206,12 @@ def model_kwargs(config: Config, vocab_size: int) -> dict[str, Any]:
 
 
 def _run_stateful_epoch(
-    model: Any, config: Config, prepared: Prepared, epoch: int, steps: int
+    model: Any,
+    config: Config,
+    prepared: Prepared,
+    epoch: int,
+    steps: int,
+    tracker: Tracker | None = None,
 ) -> EpochStats:
     """Train on streams with carried state; validate the same way on the val streams."""
     from chargen.model import build_model, compile_model
@@ -192,6 +224,7 @@ def _run_stateful_epoch(
         batch_size=config.batch_size,
         epoch=epoch,
         steps=steps,
+        tracker=tracker,
     )
 
     def twin(streams: int) -> Any:
@@ -214,7 +247,13 @@ def _run_stateful_epoch(
 
 
 def _run_epoch(
-    model: Any, config: Config, prepared: Prepared, epoch: int, steps: int, seed: int
+    model: Any,
+    config: Config,
+    prepared: Prepared,
+    epoch: int,
+    steps: int,
+    seed: int,
+    tracker: Tracker | None = None,
 ) -> EpochStats:
     train_ds = make_dataset(
         prepared.path,
@@ -226,7 +265,8 @@ def _run_epoch(
         epoch=epoch,
     )
     start = time.perf_counter()
-    fit = model.fit(train_ds.take(steps), epochs=1, shuffle=False, verbose=0)
+    hooks = [] if tracker is None else [batch_callback(tracker, epoch + 1)]
+    fit = model.fit(train_ds.take(steps), epochs=1, shuffle=False, verbose=0, callbacks=hooks)
     seconds = time.perf_counter() - start
     val_ds = make_dataset(
         prepared.path,
