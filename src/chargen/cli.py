@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from chargen import __version__
-from chargen.errors import ChargenError
+from chargen.errors import ChargenError, UsageProblem
 
 # TensorFlow's C++ start-up chatter is not for users; an explicit TF_CPP_MIN_LOG_LEVEL wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -568,6 +568,44 @@ def info(run_path: Path | None, as_json: bool, runs_dir: Path) -> None:
 
     details = run_info(run_path, runs_dir)
     click.echo(json.dumps(details, ensure_ascii=False) if as_json else describe_run(details))
+
+
+@main.command()
+@click.option("--order", type=int, default=5, show_default=True, help="Characters of context + 1.")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="A prepared .h5.")
+@run_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@runs_dir_option
+def baseline(
+    order: int, data: Path | None, run_path: Path | None, as_json: bool, runs_dir: Path
+) -> None:
+    """Score a smoothed character n-gram on the val split of the same prepared data.
+
+    Without --data, uses the prepared file of the run (default runs/latest).
+
+    \b
+      chargen baseline --order 5
+      chargen baseline --data data/alice.h5 --order 3 --json
+    """
+    from chargen.baseline import run_baseline
+    from chargen.dataset import open_prepared
+    from chargen.runinfo import run_info
+
+    if data is None:
+        prepared_path = run_info(run_path, runs_dir)["corpus"]["prepared"]
+        if not prepared_path:
+            raise UsageProblem("the run does not record its prepared file; pass --data")
+        data = Path(prepared_path)
+    prepared = open_prepared(data)
+    result = run_baseline(prepared.path, order, len(prepared.vocab))
+    if as_json:
+        click.echo(json.dumps({"data": str(prepared.path), **dataclasses.asdict(result)}))
+        return
+    click.echo(
+        f"order {result.order} n-gram (Witten-Bell): val {result.val_bpc:.4f} bits/char "
+        f"(unigram {result.unigram_bpc:.4f}); {result.train_chars:,} train characters, "
+        f"{result.seconds:.1f}s"
+    )
 
 
 @main.command("runs")
