@@ -608,6 +608,32 @@ def baseline(
     )
 
 
+@main.command()
+@run_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["keras", "savedmodel"]), default="keras",
+    show_default=True, help="keras: one .keras file; savedmodel: a text-generating signature.",
+)  # fmt: skip
+@click.argument("out", type=click.Path(path_type=Path))
+@runs_dir_option
+def export(run_path: Path | None, fmt: str, out: Path, runs_dir: Path) -> None:
+    """Export a run's best weights as a .keras model or a generating SavedModel.
+
+    \b
+      chargen export --format keras alice.keras
+      chargen export --run runs/latest --format savedmodel exported/alice/1
+      saved_model_cli run --dir exported/alice/1 --tag_set serve \\
+        --signature_def serving_default \\
+        --input_exprs 'seed="Alice ";temperature=0.8;length=200'
+    """
+    import_tensorflow()
+    from chargen.export import export_run
+    from chargen.runs import resolve_run
+
+    written = export_run(resolve_run(run_path, runs_dir), fmt, out)
+    click.echo(f"wrote {written}")
+
+
 @main.command("runs")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 @runs_dir_option
