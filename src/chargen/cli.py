@@ -634,6 +634,29 @@ def export(run_path: Path | None, fmt: str, out: Path, runs_dir: Path) -> None:
     click.echo(f"wrote {written}")
 
 
+@main.command()
+@run_option
+@click.option(
+    "--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: the run dir."
+)
+@runs_dir_option
+def plot(run_path: Path | None, out_dir: Path | None, runs_dir: Path) -> None:
+    """Write loss.png (train/val, nats and bits) and embedding.png (PCA of characters).
+
+    Needs the optional extra: pip install 'chargen[plot]'.
+
+    \b
+      chargen plot
+      chargen plot --run runs/latest --out-dir figures/
+    """
+    import_tensorflow()
+    from chargen.plot import plot_run
+    from chargen.runs import resolve_run
+
+    for path in plot_run(resolve_run(run_path, runs_dir), out_dir):
+        click.echo(f"wrote {path}")
+
+
 @main.command("runs")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 @runs_dir_option
