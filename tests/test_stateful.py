@@ -85,3 +85,27 @@ def test_train_and_sample_variants(
     assert sampled.exit_code == 0, sampled.stderr
     assert len(sampled.stdout) == 31
     assert runner.invoke(main, args).stdout == sampled.stdout
+
+
+@pytest.mark.parametrize(("cell", "layer_norm"), [("lstm", True), ("gru", False), ("gru", True)])
+def test_sampler_steps_match_the_full_model(cell: str, layer_norm: bool) -> None:
+    """Priming one step at a time gives the logits the whole-sequence model gives."""
+    import keras
+
+    from chargen.model import build_model
+    from chargen.sample import Sampler
+    from chargen.vocab import Vocab
+
+    keras.utils.set_random_seed(0)
+    vocab = Vocab.from_text("abcdefgh ")
+    model = build_model(
+        vocab_size=len(vocab), embedding_dim=5, units=7, layers=2, cell=cell, layer_norm=layer_norm
+    )
+    ids = np.array([[1, 2, 3, 0, 4, 5]], dtype=np.int32)
+    stepped, _ = Sampler(model, vocab, jit_compile=False)._prime_fn(ids)
+    whole = model(ids)[:, -1]
+    np.testing.assert_allclose(stepped.numpy(), np.asarray(whole), rtol=1e-4, atol=1e-5)
+    counted = count_parameters(
+        vocab_size=len(vocab), embedding_dim=5, layer_units=[7, 7], cell=cell, layer_norm=layer_norm
+    )
+    assert counted == model.count_params()

@@ -266,6 +266,9 @@ def _echo_prepare(result: Any, show_cleaning: bool = False, *, err: bool = False
 @click.option("--dropout", type=float)
 @click.option("--cell", type=click.Choice(["lstm", "gru"]), help="Recurrent cell [lstm].")
 @click.option(
+    "--layer-norm/--no-layer-norm", default=None, help="LayerNormalization after each layer."
+)
+@click.option(
     "--stateful/--no-stateful",
     default=None,
     help="Carry state across batches of continuing streams (char-rnn style).",

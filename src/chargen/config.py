@@ -29,6 +29,7 @@ class Config:
     embedding_dim: int = 64
     dropout: float = 0.0
     cell: str = "lstm"  # or "gru", for comparison
+    layer_norm: bool = False  # LayerNormalization on each recurrent layer's output
     # data
     seq_len: int = 100
     batch_size: int = 64

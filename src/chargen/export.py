@@ -31,6 +31,7 @@ def load_run_model(run: RunDir) -> tuple[Any, Vocab]:
         weights=run.weights_for_sampling(),
         layer_units=config.layer_units,
         cell=config.cell,
+        layer_norm=config.layer_norm,
     )
     return model, vocab
 

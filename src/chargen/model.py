@@ -21,6 +21,7 @@ def build_model(
     layer_units: Sequence[int] | None = None,
     cell: str = "lstm",
     stateful_batch: int | None = None,
+    layer_norm: bool = False,
 ) -> keras.Model:
     """Many-to-many model: logits for the next character at every position.
 
@@ -41,6 +42,8 @@ def build_model(
         x = layer_type(
             size, return_sequences=True, stateful=stateful_batch is not None, name=f"{cell}_{i}"
         )(x)
+        if layer_norm:  # outside the cell, so the cuDNN kernel still applies
+            x = keras.layers.LayerNormalization(name=f"norm_{i}")(x)
         if dropout > 0:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
@@ -89,6 +92,7 @@ def load_trained(
     weights: Path,
     layer_units: Sequence[int] | None = None,
     cell: str = "lstm",
+    layer_norm: bool = False,
 ) -> keras.Model:
     """Rebuild the architecture from config values and load weights into it."""
     model = build_model(
@@ -98,6 +102,7 @@ def load_trained(
         layers=layers,
         layer_units=layer_units,
         cell=cell,
+        layer_norm=layer_norm,
     )
     load_weights(model, weights, vocab_size=vocab_size)
     return model

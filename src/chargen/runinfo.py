@@ -19,7 +19,12 @@ from chargen.vocab import Vocab
 
 
 def count_parameters(
-    *, vocab_size: int, embedding_dim: int, layer_units: Sequence[int], cell: str = "lstm"
+    *,
+    vocab_size: int,
+    embedding_dim: int,
+    layer_units: Sequence[int],
+    cell: str = "lstm",
+    layer_norm: bool = False,
 ) -> int:
     """Weights of Embedding -> LSTM/GRU stack -> Dense, as Keras counts them.
 
@@ -33,6 +38,8 @@ def count_parameters(
             total += 3 * (width * units + units * units + 2 * units)
         else:
             total += 4 * (width * units + units * units + units)
+        if layer_norm:
+            total += 2 * units  # scale and offset
         width = units
     return total + width * vocab_size + vocab_size
 
@@ -88,6 +95,7 @@ def run_info(run_path: Path | None, runs_root: Path) -> dict[str, Any]:
             embedding_dim=config.embedding_dim,
             layer_units=config.layer_sizes,
             cell=config.cell,
+            layer_norm=config.layer_norm,
         ),
         "epochs_done": len(rows),
         "best": None

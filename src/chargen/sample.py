@@ -95,7 +95,14 @@ class Sampler:
 
         self.vocab = vocab
         self._embedding = model.get_layer("embedding")
-        self._cells = [layer.cell for layer in recurrent_layers(model)]
+        layers = recurrent_layers(model)
+        self._cells = [layer.cell for layer in layers]
+        names = {layer.name for layer in model.layers}
+        # optional LayerNormalization after recurrent layer i is named norm_i
+        self._norms = [
+            model.get_layer(f"norm_{i}") if f"norm_{i}" in names else None
+            for i in range(len(layers))
+        ]
         self._dense = model.get_layer("logits")
         self._units = [cell.units for cell in self._cells]
         # an LSTM cell carries (h, c), a GRU cell only h
@@ -112,8 +119,10 @@ class Sampler:
         x = self._embedding(ids, training=False)
         new_states: list[tf.Tensor] = []
         at = 0
-        for cell, n in zip(self._cells, self._n_states, strict=True):
+        for cell, n, norm in zip(self._cells, self._n_states, self._norms, strict=True):
             x, cell_states = cell(x, list(states[at : at + n]), training=False)
+            if norm is not None:
+                x = norm(x, training=False)
             new_states += list(cell_states)
             at += n
         return self._dense(x, training=False), new_states

@@ -202,6 +202,7 @@ def model_kwargs(config: Config, vocab_size: int) -> dict[str, Any]:
         "dropout": config.dropout,
         "layer_units": config.layer_units,
         "cell": config.cell,
+        "layer_norm": config.layer_norm,
     }
 
 
