@@ -26,6 +26,15 @@ def stream_layout(n_ids: int, seq_len: int, batch_size: int) -> tuple[int, int]:
     return per_stream, per_stream // seq_len
 
 
+def check_streams(n_ids: int, seq_len: int, batch_size: int) -> None:
+    """Stateful training needs every one of `batch_size` streams to hold a whole window."""
+    if stream_layout(n_ids, seq_len, batch_size)[1] < 1:
+        raise CorpusError(
+            f"the train split ({n_ids} characters) is too short for {batch_size} streams "
+            f"of seq_len {seq_len}; lower --batch-size or --seq-len"
+        )
+
+
 def iter_stream_batches(
     path: Path, split: str, seq_len: int, batch_size: int, *, offset: int = 0
 ) -> Iterator[npt.NDArray[np.int32]]:

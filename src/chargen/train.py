@@ -118,6 +118,10 @@ def train(
     from chargen.model import build_model, compile_model
 
     check_fits(prepared, config.seq_len)
+    if config.stateful:
+        from chargen.streams import check_streams
+
+        check_streams(prepared.sizes["train"], config.seq_len, config.batch_size)
     seed = config.rng_seed if config.rng_seed is not None else 0
     keras.utils.set_random_seed(seed)
     write_run_header(run, config, prepared)
