@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import os
 import re
@@ -13,7 +15,7 @@ from typing import Any
 import click
 
 from chargen import __version__
-from chargen.errors import ChargenError
+from chargen.errors import ChargenError, UsageProblem
 
 # TensorFlow's C++ start-up chatter is not for users; an explicit TF_CPP_MIN_LOG_LEVEL wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -238,16 +240,17 @@ def _echo_report(r: Any, *, err: bool = False, show_cleaning: bool = False) -> N
         click.echo(f"  last kept line:  {r.last_line!r}", err=err)
 
 
-def _echo_prepare(result: Any, show_cleaning: bool = False) -> None:
+def _echo_prepare(result: Any, show_cleaning: bool = False, *, err: bool = False) -> None:
     p = result.prepared
     for r in result.reports:
-        _echo_report(r, show_cleaning=show_cleaning)
+        _echo_report(r, err=err, show_cleaning=show_cleaning)
     if result.cached:
-        click.echo(f"reusing prepared {p.path}")
+        click.echo(f"reusing prepared {p.path}", err=err)
     total = p.sizes["train"] + p.sizes["val"]
     click.echo(
         f"{total:,} characters kept ({p.sizes['train']:,} train, {p.sizes['val']:,} val), "
-        f"vocabulary {len(p.vocab)} -> {p.path}"
+        f"vocabulary {len(p.vocab)} -> {p.path}",
+        err=err,
     )
 
 
@@ -261,6 +264,15 @@ def _echo_prepare(result: Any, show_cleaning: bool = False) -> None:
 @click.option("--units", type=int)
 @click.option("--embedding-dim", type=int)
 @click.option("--dropout", type=float)
+@click.option("--cell", type=click.Choice(["lstm", "gru"]), help="Recurrent cell [lstm].")
+@click.option(
+    "--layer-norm/--no-layer-norm", default=None, help="LayerNormalization after each layer."
+)
+@click.option(
+    "--stateful/--no-stateful",
+    default=None,
+    help="Carry state across batches of continuing streams (char-rnn style).",
+)
 @click.option("--seq-len", type=int)
 @click.option("--batch-size", type=int)
 @click.option("--learning-rate", type=float)
@@ -282,6 +294,14 @@ def _echo_prepare(result: Any, show_cleaning: bool = False) -> None:
     type=click.Choice(["float16", "bfloat16"]),
     help="Compute dtype; weights stay float32 (GPU: float16, recent CPUs: bfloat16).",
 )
+@click.option("--quiet", "-q", is_flag=True, help="Print only the final summary line.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines: progress, epochs, summary.")
+@click.option("--tensorboard", is_flag=True, help="Write TensorBoard scalars to RUN/tensorboard.")
+@click.option(
+    "--sample-every",
+    type=click.IntRange(min=1),
+    help="Every N epochs, write samples at temperatures 0.2, 0.5, 1.0 to train.log.",
+)
 @with_options(corpus_options)
 @data_dir_option
 @runs_dir_option
@@ -296,6 +316,10 @@ def train(
     runs_dir: Path,
     distribute: str | None,
     mixed_precision: str | None,
+    quiet: bool,
+    as_json: bool,
+    tensorboard: bool,
+    sample_every: int | None,
     **overrides: Any,
 ) -> None:
     """Train a stacked LSTM; writes a run directory (config, vocab, weights, metrics, log).
@@ -303,6 +327,8 @@ def train(
     \b
       chargen train --corpus wonderland.txt --config tiny
       chargen train --data data/alice.h5 --layers 3 --units 512 --epochs 30
+      chargen train --corpus shakespeare.txt --config char-rnn --stateful --tensorboard
+      chargen train --corpus alice.txt --config tiny --json | jq -c 'select(.event=="epoch")'
     """
     import_tensorflow()
     from dataclasses import replace
@@ -325,7 +351,10 @@ def train(
         if given:
             flags = ", ".join("--" + k.strip("_").replace("_", "-") for k in given)
             raise UsageProblem(f"{flags}: cleaning options apply to --corpus, not --data")
-    config = load_config(config_name).replace(**overrides)
+    config = load_config(config_name)
+    if overrides.get("units") is not None or overrides.get("layers") is not None:
+        config = dataclasses.replace(config, layer_units=None)  # typed sizes beat the preset's
+    config = config.replace(**overrides)
     if config.rng_seed is None:
         config = config.replace(rng_seed=secrets.randbelow(2**31))
     if corpus is not None:
@@ -338,7 +367,8 @@ def train(
             mirror=_mirror(),
             seq_len=config.seq_len,
         )
-        _echo_prepare(result)
+        if not quiet:
+            _echo_prepare(result, err=as_json)
         prepared = result.prepared
         stem = Path(corpus).stem if ":" not in corpus else corpus.replace(":", "-")
         stem = re.sub(r"[^\w.-]+", "-", stem).strip("-.") or "corpus"  # globs, `-`
@@ -349,51 +379,139 @@ def train(
         stem = data.stem
     check_fits(prepared, config.seq_len)  # before anything is written
     run = create_run_dir(runs_dir, run_dir, stem)
-    click.echo(f"run directory: {run.path}")
-    click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
-
-    def on_epoch(s: Any) -> None:
-        click.echo(
-            f"{s.epoch:5d}  {s.train_loss:10.4f}  {s.val_loss:8.4f}  {s.val_bpc:7.3f}  "
-            f"{s.chars_per_s:7.0f}  {s.seconds:7.1f}"
-        )
-
+    report = _TrainReport(quiet=quiet, as_json=as_json, tty=sys.stdout.isatty())
+    report.start(run.path)
     result_ = run_training(
         config,
         prepared,
         run,
-        on_epoch=on_epoch,
+        on_epoch=report.epoch,
+        on_batch=report.progress(),
+        tensorboard=tensorboard,
+        sample_every=sample_every or 0,
         distribute=distribute,
         mixed_precision=mixed_precision,
     )
-    best = result_.best
-    click.echo(f"best val_bpc {best.val_bpc:.3f} at epoch {best.epoch}; weights in {run.path}")
+    report.summary(run.path, result_)
+
+
+class _TrainReport:
+    """How `train` shows itself: a table (with a live progress line on a terminal, plain
+    periodic lines in a log), only the summary (--quiet), or JSON lines (--json)."""
+
+    def __init__(self, *, quiet: bool, as_json: bool, tty: bool) -> None:
+        self.quiet, self.as_json, self.tty = quiet, as_json, tty
+        self.live = False  # a \r progress line is on screen and must be cleared
+
+    def start(self, run_path: Path) -> None:
+        if self.as_json:
+            click.echo(json.dumps({"event": "start", "run": str(run_path)}))
+        elif not self.quiet:
+            click.echo(f"run directory: {run_path}")
+            click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
+
+    def progress(self) -> Any:
+        from chargen.progress import Throttle, format_progress
+
+        if self.quiet:
+            return None
+        default = "0.2" if self.tty and not self.as_json else "30"
+        interval = float(os.environ.get("CHARGEN_PROGRESS_INTERVAL") or default)
+
+        def show(p: Any) -> None:
+            if self.as_json:
+                click.echo(json.dumps(p.to_dict()))
+            elif self.tty:
+                click.echo(f"\r{format_progress(p)}\x1b[K", nl=False)
+                self.live = True
+            else:
+                click.echo(format_progress(p))
+
+        return Throttle(show, interval)
+
+    def epoch(self, s: Any) -> None:
+        if self.live:
+            click.echo("\r\x1b[K", nl=False)
+            self.live = False
+        if self.as_json:
+            click.echo(json.dumps({"event": "epoch", **dataclasses.asdict(s)}))
+        elif not self.quiet:
+            click.echo(
+                f"{s.epoch:5d}  {s.train_loss:10.4f}  {s.val_loss:8.4f}  {s.val_bpc:7.3f}  "
+                f"{s.chars_per_s:7.0f}  {s.seconds:7.1f}"
+            )
+
+    def summary(self, run_path: Path, result: Any) -> None:
+        best = result.best
+        if self.as_json:
+            record = {
+                "event": "summary",
+                "run": str(run_path),
+                "epochs": len(result.history),
+                "best_epoch": best.epoch,
+                "best_val_loss": best.val_loss,
+                "best_val_bpc": best.val_bpc,
+                "seconds": sum(s.seconds for s in result.history),
+            }
+            click.echo(json.dumps(record))
+        else:
+            click.echo(
+                f"best val_bpc {best.val_bpc:.3f} at epoch {best.epoch}; weights in {run_path}"
+            )
+
+
+run_option = click.option(
+    "--run",
+    "run_path",
+    envvar="CHARGEN_RUN",
+    type=click.Path(path_type=Path),
+    help="Run directory [env CHARGEN_RUN; default runs/latest].",
+)
 
 
 @main.command()
-@click.option("--run", "run_path", type=click.Path(path_type=Path), help="Run dir [runs/latest].")
-@click.option("--seed", "seed_text", required=True, help="Prime text the model continues.")
+@run_option
+@click.option("--seed", "seed_text", help="Prime text the model continues; - reads stdin.")
+@click.option(
+    "--seed-file", type=click.Path(dir_okay=False, path_type=Path), help="Read the prime text."
+)
 @click.option("--length", type=int, default=500, show_default=True, help="New characters.")
-@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option(
+    "--temperature",
+    default="1.0",
+    show_default=True,
+    help="One value or a comma-separated list (0.2,0.5,1.0): one block per value.",
+)
 @click.option("--argmax", is_flag=True, help="Always pick the most likely character.")
-@click.option("--top-k", type=int, help="Sample among the K most likely characters.")
+@click.option("--top-k", "--top-n", "top_k", type=int, help="Sample among the K most likely.")
 @click.option("--top-p", type=float, help="Sample from the smallest set with mass >= P.")
 @click.option("--num-samples", type=int, default=1, show_default=True)
 @click.option("--rng-seed", type=int, help="Seed for reproducible sampling (default: random).")
+@click.option("--stop-at", help="End each sample before this string (e.g. a blank line).")
 @click.option("--include-seed", is_flag=True, help="Print the seed text before the sample.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the text to FILE (atomically) instead of stdout.",
+)
+@click.option("--interactive", is_flag=True, help="Prompt for seeds until an empty line or EOF.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per sample.")
 @runs_dir_option
 def sample(
     run_path: Path | None,
-    seed_text: str,
+    seed_text: str | None,
+    seed_file: Path | None,
     length: int,
-    temperature: float,
+    temperature: str,
     argmax: bool,
     top_k: int | None,
     top_p: float | None,
     num_samples: int,
     rng_seed: int | None,
+    stop_at: str | None,
     include_seed: bool,
+    output: Path | None,
+    interactive: bool,
     as_json: bool,
     runs_dir: Path,
 ) -> None:
@@ -401,52 +519,186 @@ def sample(
 
     \b
       chargen sample --seed "alice was" --temperature 0.8 --length 200
-      chargen sample --run runs/latest --seed "The " --argmax --json
+      chargen sample --seed "The " --temperature 0.2,0.5,1.0 --stop-at $'\\n\\n'
+      echo "ROMEO:" | chargen sample --seed - --top-n 5 --output romeo.txt
+      chargen sample --run runs/latest --seed-file prime.txt --argmax --json
+      chargen sample --interactive --length 200
     """
-    import_tensorflow()
-    from chargen.errors import ConfigError
-    from chargen.generate import load_sampler
-    from chargen.sample import Strategy
+    from chargen.errors import ConfigError, UsageProblem
+    from chargen.sampling import SampleJob, parse_temperatures, read_seed
 
     if length < 1:
         raise ConfigError(f"--length must be at least 1, got {length}")
     if num_samples < 1:
         raise ConfigError(f"--num-samples must be at least 1, got {num_samples}")
-    strategy = Strategy(temperature=0.0 if argmax else temperature, top_k=top_k, top_p=top_p)
+    temperatures = [0.0] if argmax else parse_temperatures(temperature)
+    if interactive and (seed_text is not None or seed_file is not None or output is not None):
+        raise UsageProblem("--interactive reads seeds from the prompt; drop --seed/--output")
+    raw_seed = "" if interactive else read_seed(seed_text, seed_file, sys.stdin)
+    import_tensorflow()
+    from chargen.corpus import normalise_seed
+    from chargen.generate import load_sampler, seed_options
+    from chargen.sample import Strategy
+
+    strategies = [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
     if rng_seed is None:
         rng_seed = secrets.randbelow(2**31)
-    run, sampler, seed = load_sampler(run_path, runs_dir, seed_text)
-    if as_json or num_samples > 1:
-        texts = sampler.generate(seed, length, strategy, num_samples=num_samples, rng_seed=rng_seed)
-        for i, text in enumerate(texts):
-            if as_json:
-                record = {
-                    "run": str(run.path),
-                    "seed": seed,
-                    "text": text,
-                    "temperature": strategy.temperature,
-                    "top_k": top_k,
-                    "top_p": top_p,
-                    "rng_seed": rng_seed,
-                    "sample": i,
-                }
-                click.echo(json.dumps(record, ensure_ascii=False))
-            else:
-                if i:
-                    click.echo("\n---")
-                click.echo((seed if include_seed else "") + text)
+    run, sampler, seed = load_sampler(run_path, runs_dir, raw_seed)
+    job = SampleJob(
+        run=str(run.path), sampler=sampler, length=length, strategies=strategies,
+        num_samples=num_samples, rng_seed=rng_seed, stop_at=stop_at,
+        include_seed=include_seed, as_json=as_json,
+    )  # fmt: skip
+    if not interactive:
+        if output is None:
+            job.write(seed, sys.stdout)
+            return
+        from chargen.files import write_text_atomic
+
+        buf = io.StringIO()
+        job.write(seed, buf)
+        write_text_atomic(output, buf.getvalue())
+        click.echo(f"wrote {output}", err=True)
         return
-    out = sys.stdout
-    last = ""
-    if include_seed:
-        out.write(seed)
-    for parts in sampler.stream(seed, length, strategy, num_samples=1, rng_seed=rng_seed):
-        out.write(parts[0])
-        out.flush()
-        last = parts[0] or last
-    if not last.endswith("\n"):
-        out.write("\n")
-    out.flush()
+    options = seed_options(sampler.vocab)
+    while True:
+        try:
+            line = click.prompt("seed", default="", show_default=False, err=True)
+        except click.exceptions.Abort:
+            click.echo(err=True)
+            return
+        if not line:
+            return
+        try:
+            job.write(normalise_seed(line, options), sys.stdout)
+        except ChargenError as exc:  # a bad seed ends this round, not the session
+            click.echo(f"Error: {exc}", err=True)
+
+
+@main.command()
+@run_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@runs_dir_option
+def info(run_path: Path | None, as_json: bool, runs_dir: Path) -> None:
+    """Show a run's config, vocabulary, parameter count, best val bits/char and corpus.
+
+    \b
+      chargen info
+      chargen info --run runs/20250101-120000-wonderland --json | jq .best.val_bpc
+    """
+    from chargen.runinfo import describe_run, run_info
+
+    details = run_info(run_path, runs_dir)
+    click.echo(json.dumps(details, ensure_ascii=False) if as_json else describe_run(details))
+
+
+@main.command()
+@click.option("--order", type=int, default=5, show_default=True, help="Characters of context + 1.")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="A prepared .h5.")
+@run_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@runs_dir_option
+def baseline(
+    order: int, data: Path | None, run_path: Path | None, as_json: bool, runs_dir: Path
+) -> None:
+    """Score a smoothed character n-gram on the val split of the same prepared data.
+
+    Without --data, uses the prepared file of the run (default runs/latest).
+
+    \b
+      chargen baseline --order 5
+      chargen baseline --data data/alice.h5 --order 3 --json
+    """
+    from chargen.baseline import run_baseline
+    from chargen.dataset import open_prepared
+    from chargen.runinfo import run_info
+
+    if data is None:
+        prepared_path = run_info(run_path, runs_dir)["corpus"]["prepared"]
+        if not prepared_path:
+            raise UsageProblem("the run does not record its prepared file; pass --data")
+        data = Path(prepared_path)
+    prepared = open_prepared(data)
+    result = run_baseline(prepared.path, order, len(prepared.vocab))
+    if as_json:
+        click.echo(json.dumps({"data": str(prepared.path), **dataclasses.asdict(result)}))
+        return
+    click.echo(
+        f"order {result.order} n-gram (Witten-Bell): val {result.val_bpc:.4f} bits/char "
+        f"(unigram {result.unigram_bpc:.4f}); {result.train_chars:,} train characters, "
+        f"{result.seconds:.1f}s"
+    )
+
+
+@main.command()
+@run_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["keras", "savedmodel"]), default="keras",
+    show_default=True, help="keras: one .keras file; savedmodel: a text-generating signature.",
+)  # fmt: skip
+@click.argument("out", type=click.Path(path_type=Path))
+@runs_dir_option
+def export(run_path: Path | None, fmt: str, out: Path, runs_dir: Path) -> None:
+    """Export a run's best weights as a .keras model or a generating SavedModel.
+
+    \b
+      chargen export --format keras alice.keras
+      chargen export --run runs/latest --format savedmodel exported/alice/1
+      saved_model_cli run --dir exported/alice/1 --tag_set serve \\
+        --signature_def serving_default \\
+        --input_exprs 'seed="Alice ";temperature=0.8;length=200'
+    """
+    import_tensorflow()
+    from chargen.export import export_run
+    from chargen.runs import resolve_run
+
+    written = export_run(resolve_run(run_path, runs_dir), fmt, out)
+    click.echo(f"wrote {written}")
+
+
+@main.command()
+@run_option
+@click.option(
+    "--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: the run dir."
+)
+@runs_dir_option
+def plot(run_path: Path | None, out_dir: Path | None, runs_dir: Path) -> None:
+    """Write loss.png (train/val, nats and bits) and embedding.png (PCA of characters).
+
+    Needs the optional extra: pip install 'chargen[plot]'.
+
+    \b
+      chargen plot
+      chargen plot --run runs/latest --out-dir figures/
+    """
+    import_tensorflow()
+    from chargen.plot import plot_run
+    from chargen.runs import resolve_run
+
+    for path in plot_run(resolve_run(run_path, runs_dir), out_dir):
+        click.echo(f"wrote {path}")
+
+
+@main.command("runs")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+@runs_dir_option
+def list_runs_command(as_json: bool, runs_dir: Path) -> None:
+    """List run directories with their best validation bits per character (* = latest).
+
+    \b
+      chargen runs
+      CHARGEN_RUNS_DIR=/data/runs chargen runs --json
+    """
+    from chargen.runinfo import describe_runs, list_runs
+
+    found = list_runs(runs_dir)
+    if as_json:
+        for record in found:
+            click.echo(json.dumps(record, ensure_ascii=False))
+    elif not found:
+        click.echo(f"no runs in {runs_dir}", err=True)
+    else:
+        click.echo(describe_runs(found))
 
 
 if __name__ == "__main__":  # pragma: no cover

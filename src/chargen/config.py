@@ -15,6 +15,7 @@ from typing import Any
 from chargen.errors import ConfigError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
+CELLS = ("lstm", "gru")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,13 +25,17 @@ class Config:
     # model
     layers: int = 2
     units: int = 256
+    layer_units: tuple[int, ...] | None = None  # per-layer sizes, bottom first; overrides units
     embedding_dim: int = 64
     dropout: float = 0.0
+    cell: str = "lstm"  # or "gru", for comparison
+    layer_norm: bool = False  # LayerNormalization on each recurrent layer's output
     # data
     seq_len: int = 100
     batch_size: int = 64
     val_fraction: float = 0.1
     lowercase: bool = False
+    stateful: bool = False  # batches continue each other's streams; state carried (char-rnn)
     # optimisation
     epochs: int = 10
     learning_rate: float = 2e-3
@@ -41,6 +46,8 @@ class Config:
     jit_compile: bool = False  # XLA-compile the training step on a CPU (ignored on a GPU)
 
     def __post_init__(self) -> None:
+        if isinstance(self.layer_units, list):  # TOML and JSON give lists; keep Config hashable
+            object.__setattr__(self, "layer_units", tuple(self.layer_units))
         hints = _hints()
         for f in fields(self):
             _check_type(f.name, getattr(self, f.name), hints[f.name])
@@ -48,6 +55,15 @@ class Config:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.cell not in CELLS:
+            raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        if self.layer_units is not None:
+            if len(self.layer_units) != self.layers:
+                raise ConfigError(
+                    f"layer_units has {len(self.layer_units)} entries but layers = {self.layers}"
+                )
+            if min(self.layer_units) < 1:
+                raise ConfigError(f"layer_units must all be at least 1, got {self.layer_units}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ConfigError(f"steps_per_epoch must be at least 1, got {self.steps_per_epoch}")
         if not 0.0 <= self.dropout < 1.0:
@@ -60,6 +76,11 @@ class Config:
             raise ConfigError(f"clip_norm must be >= 0 (0 disables clipping), got {self.clip_norm}")
         if self.rng_seed is not None and not 0 <= self.rng_seed < 2**31:
             raise ConfigError(f"rng_seed must be in [0, 2**31), got {self.rng_seed}")
+
+    @property
+    def layer_sizes(self) -> list[int]:
+        """Units of each recurrent layer, bottom first: `layer_units`, else `units` x `layers`."""
+        return list(self.layer_units) if self.layer_units else [self.units] * self.layers
 
     def replace(self, **changes: Any) -> Config:
         """A copy with `changes` applied; None values are skipped (flags not given)."""
@@ -92,16 +113,31 @@ def _hints() -> dict[str, Any]:
 def _check_type(name: str, value: Any, hint: Any) -> None:
     allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     for kind in allowed:
+        if typing.get_origin(kind) is tuple and isinstance(value, tuple):
+            item = typing.get_args(kind)[0]
+            if all(isinstance(v, item) and not isinstance(v, bool) for v in value) and value:
+                return
+            continue
         if kind is type(None) and value is None:
             return
         if kind is bool and isinstance(value, bool):
+            return
+        if kind is str and isinstance(value, str):
             return
         if kind is int and isinstance(value, int) and not isinstance(value, bool):
             return
         if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
             return
-    names = " or ".join("none" if k is type(None) else k.__name__ for k in allowed)
+    names = " or ".join(_type_name(k) for k in allowed)
     raise ConfigError(f"config key {name!r} must be {names}, got {value!r}")
+
+
+def _type_name(kind: Any) -> str:
+    if kind is type(None):
+        return "none"
+    if typing.get_origin(kind) is tuple:
+        return f"a list of {typing.get_args(kind)[0].__name__}"
+    return kind.__name__
 
 
 def preset_names() -> list[str]:

@@ -30,5 +30,8 @@ def load_sampler(
         units=config.units,
         layers=config.layers,
         weights=run.weights_for_sampling(),
+        layer_units=config.layer_units,
+        cell=config.cell,
+        layer_norm=config.layer_norm,
     )
     return run, Sampler(model, vocab), normalise_seed(seed_text, seed_options(vocab))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +19,36 @@ def build_model(
     units: int,
     layers: int,
     dropout: float = 0.0,
+    layer_units: Sequence[int] | None = None,
+    cell: str = "lstm",
+    stateful_batch: int | None = None,
+    layer_norm: bool = False,
     fused: bool = True,
 ) -> keras.Model:
     """Many-to-many model: logits for the next character at every position.
 
     The LSTM layers keep Keras' defaults (tanh, sigmoid, no recurrent dropout, no unroll, bias),
     which is what lets Keras pick the cuDNN kernel on a CUDA GPU. Dropout is a separate layer
-    between LSTMs for the same reason. Inputs are ids, never `id / vocab` floats. `fused` picks
-    fast_lstm.LSTM (same weights, input projection hoisted out of the time loop on CPU) over the
-    plain Keras layer; the benchmark compares the two.
+    between LSTMs for the same reason. Inputs are ids, never `id / vocab` floats.
+    `stateful_batch` fixes the batch size and carries state from batch to batch (char-rnn
+    style training); the weights are the same as the stateless model's. `fused` picks
+    fast_lstm.LSTM (same weights, input projection hoisted out of the time loop on CPU) over
+    the plain Keras layer; the benchmark compares the two.
     """
+    if stateful_batch is None:
+        inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
+    else:
+        inputs = keras.Input(batch_shape=(stateful_batch, None), dtype="int32", name="ids")
     lstm = fast_lstm.LSTM if fused else keras.layers.LSTM
-    inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
+    layer_type = {"lstm": lstm, "gru": keras.layers.GRU}[cell]
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
-    for i in range(layers):
-        x = lstm(units, return_sequences=True, name=f"lstm_{i}")(x)
+    sizes = list(layer_units) if layer_units else [units] * layers
+    for i, size in enumerate(sizes):
+        x = layer_type(
+            size, return_sequences=True, stateful=stateful_batch is not None, name=f"{cell}_{i}"
+        )(x)
+        if layer_norm:  # outside the cell, so the cuDNN kernel still applies
+            x = keras.layers.LayerNormalization(name=f"norm_{i}")(x)
         if dropout > 0:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     # float32 logits keep the softmax and loss stable under a mixed-precision policy
@@ -62,8 +78,9 @@ def compile_model(
 
 
 def recurrent_layers(model: keras.Model) -> list[Any]:
-    """The LSTM layers in order; the sampler steps their cells one character at a time."""
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
+    """The LSTM/GRU layers in order; the sampler steps their cells one character at a time."""
+    kinds = (keras.layers.LSTM, keras.layers.GRU)
+    return [layer for layer in model.layers if isinstance(layer, kinds)]
 
 
 def load_weights(model: keras.Model, path: Path, *, vocab_size: int) -> None:
@@ -83,11 +100,31 @@ def load_weights(model: keras.Model, path: Path, *, vocab_size: int) -> None:
 
 
 def load_trained(
-    *, vocab_size: int, embedding_dim: int, units: int, layers: int, weights: Path
+    *,
+    vocab_size: int,
+    embedding_dim: int,
+    units: int,
+    layers: int,
+    weights: Path,
+    layer_units: Sequence[int] | None = None,
+    cell: str = "lstm",
+    layer_norm: bool = False,
+    fused: bool = False,
 ) -> keras.Model:
-    """Rebuild the architecture from config values and load weights into it."""
+    """Rebuild the architecture from config values and load weights into it.
+
+    Plain Keras layers by default (`fused=False`): a loaded model is exported and used outside
+    chargen, where `keras.saving.load_model` must find every class without importing chargen.
+    """
     model = build_model(
-        vocab_size=vocab_size, embedding_dim=embedding_dim, units=units, layers=layers
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        layers=layers,
+        layer_units=layer_units,
+        cell=cell,
+        layer_norm=layer_norm,
+        fused=fused,
     )
     load_weights(model, weights, vocab_size=vocab_size)
     return model

@@ -89,13 +89,26 @@ class Sampler:
     """Generates text from a trained model by stepping its LSTM cells with carried state."""
 
     def __init__(self, model: Any, vocab: Vocab, *, jit_compile: bool = True) -> None:
+        import keras
+
         from chargen.model import recurrent_layers
 
         self.vocab = vocab
         self._embedding = model.get_layer("embedding")
-        self._cells = [layer.cell for layer in recurrent_layers(model)]
+        layers = recurrent_layers(model)
+        self._cells = [layer.cell for layer in layers]
+        names = {layer.name for layer in model.layers}
+        # optional LayerNormalization after recurrent layer i is named norm_i
+        self._norms = [
+            model.get_layer(f"norm_{i}") if f"norm_{i}" in names else None
+            for i in range(len(layers))
+        ]
         self._dense = model.get_layer("logits")
         self._units = [cell.units for cell in self._cells]
+        # an LSTM cell carries (h, c), a GRU cell only h
+        self._n_states = [
+            2 if isinstance(cell, keras.layers.LSTMCell) else 1 for cell in self._cells
+        ]
         self._prime_fn = tf.function(self._prime, reduce_retracing=True)
         self._chunk_fn = self._compile_chunk(jit_compile)
 
@@ -104,14 +117,22 @@ class Sampler:
 
     def _step(self, ids: tf.Tensor, states: list[tf.Tensor]) -> tuple[tf.Tensor, list[tf.Tensor]]:
         x = self._embedding(ids, training=False)
-        new_states = []
-        for i, cell in enumerate(self._cells):
-            x, (h, c) = cell(x, [states[2 * i], states[2 * i + 1]], training=False)
-            new_states += [h, c]
+        new_states: list[tf.Tensor] = []
+        at = 0
+        for cell, n, norm in zip(self._cells, self._n_states, self._norms, strict=True):
+            x, cell_states = cell(x, list(states[at : at + n]), training=False)
+            if norm is not None:
+                x = norm(x, training=False)
+            new_states += list(cell_states)
+            at += n
         return self._dense(x, training=False), new_states
 
     def _zero_states(self, batch: tf.Tensor) -> list[tf.Tensor]:
-        return [tf.zeros([batch, u]) for u in self._units for _ in (0, 1)]
+        return [
+            tf.zeros([batch, u])
+            for u, n in zip(self._units, self._n_states, strict=True)
+            for _ in range(n)
+        ]
 
     def _prime(self, seed_ids: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor]]:
         """Feed the seed [B, T] one step at a time; return the last logits and the states."""

@@ -18,7 +18,9 @@ from chargen.config import Config
 from chargen.dataset import Prepared, check_fits, count_windows, make_dataset, steps_per_epoch
 from chargen.errors import ConfigError
 from chargen.files import atomic_path, write_text_atomic
+from chargen.progress import Progress, Tracker
 from chargen.runs import RunDir
+from chargen.train_hooks import TensorBoardWriter, batch_callback, log_samples
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
@@ -103,11 +105,16 @@ def train(
     run: RunDir,
     *,
     on_epoch: Callable[[EpochStats], None] | None = None,
+    on_batch: Callable[[Progress], None] | None = None,
+    tensorboard: bool = False,
+    sample_every: int = 0,
     distribute: str | None = None,
     mixed_precision: str | None = None,
 ) -> TrainResult:
     """Train a fresh model from `config` on `prepared`, writing everything into `run`.
 
+    `on_batch` receives progress after every batch; `tensorboard` writes scalars to
+    run/tensorboard; `sample_every` N logs samples at a few temperatures every N epochs.
     `distribute` (mirrored, multi-worker) splits each global batch of `config.batch_size`
     across replicas; `mixed_precision` (float16, bfloat16) sets the compute dtype.
     """
@@ -117,6 +124,10 @@ def train(
     from chargen.model import build_model, compile_model
 
     check_fits(prepared, config.seq_len)
+    if config.stateful:
+        from chargen.streams import check_streams
+
+        check_streams(prepared.sizes["train"], config.seq_len, config.batch_size)
     seed = config.rng_seed if config.rng_seed is not None else 0
     keras.utils.set_random_seed(seed)
     write_run_header(run, config, prepared)
@@ -125,11 +136,8 @@ def train(
     try:
         with precision(mixed_precision), strategy.scope():
             model = build_model(
-                vocab_size=len(prepared.vocab),
-                embedding_dim=config.embedding_dim,
-                units=config.units,
-                layers=config.layers,
-                dropout=config.dropout,
+                **model_kwargs(config, len(prepared.vocab)),
+                stateful_batch=config.batch_size if config.stateful else None,
             )
             compile_model(
                 model,
@@ -138,6 +146,10 @@ def train(
                 jit_compile=_jit(config.jit_compile),
             )
         steps = steps_per_epoch(prepared.sizes["train"], config.seq_len, config.batch_size)
+        if config.stateful:
+            from chargen.streams import stream_layout
+
+            steps = stream_layout(prepared.sizes["train"], config.seq_len, config.batch_size)[1]
         if config.steps_per_epoch is not None:
             steps = min(steps, config.steps_per_epoch)
         log.info(
@@ -149,9 +161,21 @@ def train(
         )
         history: list[EpochStats] = []
         best = math.inf
+        tracker = None
+        if on_batch is not None:
+            chars = config.batch_size * config.seq_len
+            tracker = Tracker(on_batch, epochs=config.epochs, steps=steps, chars_per_step=chars)
+        board = TensorBoardWriter(run.path) if tensorboard else None
         for epoch in range(config.epochs):
-            stats = _run_epoch(model, config, prepared, epoch, steps, seed)
+            if config.stateful:
+                stats = _run_stateful_epoch(model, config, prepared, epoch, steps, tracker)
+            else:
+                stats = _run_epoch(model, config, prepared, epoch, steps, seed, tracker)
             history.append(stats)
+            if board is not None:
+                board.write(stats)
+            if sample_every and stats.epoch % sample_every == 0:
+                log_samples(model, prepared.vocab, _sample_seed(prepared), stats.epoch)
             with atomic_path(run.last_weights) as tmp:
                 model.save_weights(tmp)
             if stats.val_loss < best:
@@ -170,14 +194,84 @@ def train(
             )
             if on_epoch is not None:
                 on_epoch(stats)
+        if board is not None:
+            board.close()
         return TrainResult(run, history)
     finally:
         logging.getLogger("chargen").removeHandler(handler)
         handler.close()
 
 
+def _sample_seed(prepared: Prepared, length: int = 20) -> str:
+    """The start of the validation text: a prime the model has not trained on."""
+    from chargen.dataset import read_ids
+
+    return prepared.vocab.decode(read_ids(prepared.path, "val")[:length])
+
+
+def model_kwargs(config: Config, vocab_size: int) -> dict[str, Any]:
+    """The `build_model` arguments a config implies (everything but statefulness)."""
+    return {
+        "vocab_size": vocab_size,
+        "embedding_dim": config.embedding_dim,
+        "units": config.units,
+        "layers": config.layers,
+        "dropout": config.dropout,
+        "layer_units": config.layer_units,
+        "cell": config.cell,
+        "layer_norm": config.layer_norm,
+    }
+
+
+def _run_stateful_epoch(
+    model: Any,
+    config: Config,
+    prepared: Prepared,
+    epoch: int,
+    steps: int,
+    tracker: Tracker | None = None,
+) -> EpochStats:
+    """Train on streams with carried state; validate the same way on the val streams."""
+    from chargen.model import build_model, compile_model
+    from chargen.streams import evaluate_stateful, run_stateful_epoch
+
+    train_loss, seconds, chars = run_stateful_epoch(
+        model,
+        prepared.path,
+        seq_len=config.seq_len,
+        batch_size=config.batch_size,
+        epoch=epoch,
+        steps=steps,
+        tracker=tracker,
+    )
+
+    def twin(streams: int) -> Any:
+        other = build_model(**model_kwargs(config, len(prepared.vocab)), stateful_batch=streams)
+        compile_model(other, learning_rate=config.learning_rate, clip_norm=config.clip_norm)
+        other.set_weights(model.get_weights())
+        return other
+
+    val_loss = evaluate_stateful(
+        twin, prepared.path, seq_len=config.seq_len, batch_size=config.batch_size
+    )
+    return EpochStats(
+        epoch=epoch + 1,
+        train_loss=train_loss,
+        val_loss=val_loss,
+        val_bpc=val_loss / LN2,
+        chars_per_s=chars / seconds if seconds > 0 else 0.0,
+        seconds=seconds,
+    )
+
+
 def _run_epoch(
-    model: Any, config: Config, prepared: Prepared, epoch: int, steps: int, seed: int
+    model: Any,
+    config: Config,
+    prepared: Prepared,
+    epoch: int,
+    steps: int,
+    seed: int,
+    tracker: Tracker | None = None,
 ) -> EpochStats:
     train_ds = make_dataset(
         prepared.path,
@@ -189,7 +283,10 @@ def _run_epoch(
         epoch=epoch,
     )
     start = time.perf_counter()
-    fit = model.fit(shard(train_ds.take(steps)), epochs=1, shuffle=False, verbose=0)
+    hooks = [] if tracker is None else [batch_callback(tracker, epoch + 1)]
+    fit = model.fit(
+        shard(train_ds.take(steps)), epochs=1, shuffle=False, verbose=0, callbacks=hooks
+    )
     seconds = time.perf_counter() - start
     val_ds = make_dataset(
         prepared.path,

@@ -1,0 +1,115 @@
+"""Export a run for use outside chargen: a `.keras` file, or a SavedModel that generates text.
+
+The SavedModel's `serving_default` signature takes (seed string, temperature, length) and
+returns the generated string; the character lookup and the stateful step loop live inside the
+graph, so TensorFlow Serving (or any TF runtime) needs neither Python nor chargen.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from chargen.errors import UsageProblem
+from chargen.runs import RunDir, read_run_config
+from chargen.vocab import Vocab
+
+FORMATS = ("keras", "savedmodel")
+
+
+def load_run_model(run: RunDir) -> tuple[Any, Vocab]:
+    from chargen.model import load_trained
+
+    config = read_run_config(run)
+    vocab = Vocab.load(run.vocab)
+    model = load_trained(
+        vocab_size=len(vocab),
+        embedding_dim=config.embedding_dim,
+        units=config.units,
+        layers=config.layers,
+        weights=run.weights_for_sampling(),
+        layer_units=config.layer_units,
+        cell=config.cell,
+        layer_norm=config.layer_norm,
+    )
+    return model, vocab
+
+
+def export_run(run: RunDir, fmt: str, out: Path) -> Path:
+    """Write `out` in `fmt`; never leaves a half-written export at `out`."""
+    from chargen.files import atomic_path
+
+    if fmt not in FORMATS:
+        raise UsageProblem(f"unknown export format {fmt!r} (formats: {', '.join(FORMATS)})")
+    model, vocab = load_run_model(run)
+    if fmt == "keras":
+        if out.suffix != ".keras":
+            raise UsageProblem(f"a Keras export must end in .keras, got {out}")
+        with atomic_path(out) as tmp:
+            model.save(tmp)
+        return out
+    if out.exists():
+        raise UsageProblem(f"{out} already exists; choose another path")
+    tmp = out.with_name(f".tmp-{out.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _save_generator(model, vocab, tmp)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _save_generator(model: Any, vocab: Vocab, path: Path) -> None:
+    import tensorflow as tf
+
+    from chargen.sample import Sampler, pick_next
+
+    sampler = Sampler(model, vocab, jit_compile=False)
+    codepoints = [ord(c) for c in vocab.chars]
+    fallback = vocab.unknown_id if vocab.unknown_id is not None else 0
+
+    class Generator(tf.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+            self.table = tf.lookup.StaticHashTable(
+                tf.lookup.KeyValueTensorInitializer(
+                    tf.constant(codepoints, tf.int32), tf.range(len(codepoints), dtype=tf.int32)
+                ),
+                default_value=fallback,
+            )
+            self.chars = tf.constant(codepoints, tf.int32)
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([], tf.string, name="seed"),
+                tf.TensorSpec([], tf.float32, name="temperature"),
+                tf.TensorSpec([], tf.int32, name="length"),
+            ]
+        )
+        def generate(self, seed: Any, temperature: Any, length: Any) -> dict[str, Any]:
+            ids = self.table.lookup(tf.strings.unicode_decode(seed, "UTF-8"))
+            logits, states = sampler._prime(ids[None, :])
+            out = tf.TensorArray(tf.int32, size=length)
+            rng = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
+            greedy = temperature <= 0.0
+            temp = tf.maximum(temperature, 1e-6)
+            for t in tf.range(length):
+                step_seed = tf.stack([rng[0], rng[1] + t])
+                next_ids = pick_next(
+                    logits, temp, tf.constant(0), tf.constant(1.0), greedy, step_seed
+                )
+                out = out.write(t, next_ids[0])
+                new_logits, new_states = sampler._step(next_ids, states)
+                # one sample: keep the static batch of 1 so the loop's shapes stay fixed
+                logits = tf.ensure_shape(new_logits, logits.shape)
+                states = [
+                    tf.ensure_shape(n, s.shape) for n, s in zip(new_states, states, strict=True)
+                ]
+            text = tf.strings.unicode_encode(tf.gather(self.chars, out.stack()), "UTF-8")
+            return {"text": text}
+
+    module = Generator()
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.generate})

@@ -1,0 +1,103 @@
+"""Training output: progress formatting and throttling, --quiet, --json, TensorBoard, samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from chargen.cli import main
+from chargen.progress import Progress, Throttle, Tracker, format_duration, format_progress
+
+
+def _p(step: int, steps: int = 4) -> Progress:
+    return Progress(
+        epoch=2, epochs=3, step=step, steps=steps, loss=1.5, chars_per_s=41200.4, eta_s=185
+    )
+
+
+def test_format_progress_and_duration() -> None:
+    assert format_progress(_p(2), width=10) == (
+        "epoch 2/3 [#####.....] 2/4 loss 1.5000 41,200 chars/s ETA 3:05"
+    )
+    assert format_duration(3725) == "1:02:05"
+    assert format_duration(-3) == "0:00"
+
+
+def test_throttle_passes_one_per_interval_and_the_last_step() -> None:
+    now = [0.0]
+    shown: list[int] = []
+    throttle = Throttle(lambda p: shown.append(p.step), 10.0, clock=lambda: now[0])
+    for step in (1, 2, 3, 4):
+        throttle(_p(step))
+        now[0] += 4.0
+    assert shown == [1, 4]  # t=0 shown, t=4 and t=8 held back, step 4 ends the epoch
+
+
+def test_tracker_speed_and_eta() -> None:
+    now = [100.0]
+    seen: list[Progress] = []
+    tracker = Tracker(seen.append, epochs=3, steps=10, chars_per_step=500, clock=lambda: now[0])
+    tracker.start_epoch()
+    now[0] += 2.0
+    tracker.batch_done(epoch=2, step=4, loss=2.0)
+    p = seen[0]
+    assert (p.step, p.chars_per_s) == (4, 1000.0)
+    assert p.eta_s == (6 + 10) * 0.5  # rest of epoch 2 and all of epoch 3 at 0.5 s/step
+
+
+def _train(runner: CliRunner, corpus: Path, run_dir: Path, *extra: str, env=None):
+    args = [
+        "train", "--corpus", str(corpus), "--config", "tiny", "--epochs", "2",
+        "--steps-per-epoch", "3", "--batch-size", "8", "--seq-len", "16",
+        "--rng-seed", "0", "--run-dir", str(run_dir), *extra,
+    ]  # fmt: skip
+    return runner.invoke(main, args, env=env)
+
+
+def test_quiet_prints_only_the_summary(runner: CliRunner, tiny_corpus: Path, tmp_path: Path):
+    result = _train(runner, tiny_corpus, tmp_path / "run", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("best val_bpc ") and lines[0].endswith(f"{tmp_path / 'run'}")
+
+
+def test_json_lines_for_scripts(runner: CliRunner, tiny_corpus: Path, tmp_path: Path) -> None:
+    env = {"CHARGEN_PROGRESS_INTERVAL": "0"}
+    result = _train(runner, tiny_corpus, tmp_path / "run", "--json", env=env)
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    events = [r["event"] for r in records]
+    assert events == ["start"] + (["progress"] * 3 + ["epoch"]) * 2 + ["summary"]
+    steps = [r["step"] for r in records if r["event"] == "progress"]
+    assert steps == [1, 2, 3, 1, 2, 3]
+    epochs = [r for r in records if r["event"] == "epoch"]
+    summary = records[-1]
+    assert summary["best_val_loss"] == min(e["val_loss"] for e in epochs)
+    assert summary["run"] == str(tmp_path / "run") and summary["epochs"] == 2
+    assert "characters kept" in result.stderr  # prepare's report stays off stdout
+
+
+def test_plain_progress_lines_when_piped(runner: CliRunner, tiny_corpus: Path, tmp_path: Path):
+    env = {"CHARGEN_PROGRESS_INTERVAL": "0"}
+    result = _train(runner, tiny_corpus, tmp_path / "run", env=env)
+    assert result.exit_code == 0, result.stderr
+    progress = [line for line in result.stdout.splitlines() if "] " in line]
+    assert len(progress) == 6
+    assert progress[0].startswith("epoch 1/2 [######") and " 1/3 loss " in progress[0]
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout
+
+
+def test_tensorboard_and_periodic_samples(runner: CliRunner, tiny_corpus: Path, tmp_path: Path):
+    run_dir = tmp_path / "run"
+    result = _train(runner, tiny_corpus, run_dir, "--tensorboard", "--sample-every", "2", "-q")
+    assert result.exit_code == 0, result.stderr
+    events = list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(events) == 1 and events[0].stat().st_size > 0
+    log = (run_dir / "train.log").read_text(encoding="utf-8")
+    assert log.count("sample after epoch 2, temperature") == 3
+    assert "sample after epoch 1," not in log
+    for t in ("0.2", "0.5", "1"):
+        assert f"sample after epoch 2, temperature {t}:\n" in log
