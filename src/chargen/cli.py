@@ -366,9 +366,11 @@ def _train_and_report(
     """Run training with the per-evaluation table, then say how it ended and how to go on."""
     import signal
 
-    click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
+    header = ["epoch  train_loss  val_loss  val_bpc  chars/s  seconds"]
 
     def on_epoch(s: Any) -> None:
+        while header:
+            click.echo(header.pop())
         click.echo(
             f"{s.epoch:5d}  {s.train_loss:10.4f}  {s.val_loss:8.4f}  {s.val_bpc:7.3f}  "
             f"{s.chars_per_s:7.0f}  {s.seconds:7.1f}"
