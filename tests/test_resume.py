@@ -90,7 +90,7 @@ def test_signals_and_kill_resume_like_an_uninterrupted_run(tmp_path, tiny_prepar
     """SIGINT, SIGTERM and SIGKILL mid-run; each resumed run ends with the reference rows."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     common = ["--data", str(tiny_prepared.path), "--config", "tiny", "--seq-len", "16"]
-    common += ["--batch-size", "8", "--steps-per-epoch", "16", "--epochs", "40", "--rng-seed", "4"]
+    common += ["--batch-size", "8", "--steps-per-epoch", "16", "--epochs", "8", "--rng-seed", "4"]
     common += ["--eval-every", "10", "--checkpoint-every", "3"]
     ref = tmp_path / "ref"
     subprocess.run(

@@ -308,6 +308,7 @@ def train(
     from chargen.controls import parse_duration
     from chargen.dataset import check_fits, open_prepared
     from chargen.errors import UsageProblem
+    from chargen.lock import check_unlocked
     from chargen.prepare import prepare_corpus
     from chargen.runs import create_run_dir
     from chargen.train import config_for_data
@@ -328,6 +329,8 @@ def train(
         if given:
             flags = ", ".join("--" + k.strip("_").replace("_", "-") for k in given)
             raise UsageProblem(f"{flags}: cleaning options apply to --corpus, not --data")
+    if run_dir is not None and run_dir.is_dir():
+        check_unlocked(run_dir)
     config = load_config(config_name).replace(**overrides)
     if config.rng_seed is None:
         config = config.replace(rng_seed=secrets.randbelow(2**31))
@@ -351,10 +354,6 @@ def train(
         config = config_for_data(config, prepared, overrides)
         stem = data.stem
     check_fits(prepared, config.seq_len)  # before anything is written
-    from chargen.lock import check_unlocked
-
-    if run_dir is not None and run_dir.is_dir():
-        check_unlocked(run_dir)
     run = create_run_dir(runs_dir, run_dir, stem)
     click.echo(f"run directory: {run.path}")
     _train_and_report(run_training, config, prepared, run, resume=False)

@@ -7,6 +7,7 @@ summed in float64 outside Keras' metric trackers so it can run in the middle of 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,38 +38,41 @@ class Evaluation:
         return asdict(self)
 
 
-def _loss_fn() -> Any:
+def make_scorer(model: Any) -> Callable[[Any, Any], tuple[float, int]]:
+    """Summed cross-entropy (nats) and target count of one batch; traced once per model."""
     import tensorflow as tf
 
-    @tf.function(reduce_retracing=True)
-    def step(model: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    spec = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
+
+    @tf.function(input_signature=[spec, spec])
+    def step(x: Any, y: Any) -> tuple[Any, Any]:
         logits = model(x, training=False)
         loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
         return tf.reduce_sum(tf.cast(loss, tf.float64)), tf.size(y)
 
-    return step
+    def score(x: Any, y: Any) -> tuple[float, int]:
+        loss, n = step(tf.cast(x, tf.int32), tf.cast(y, tf.int32))
+        return float(loss), int(n)
+
+    return score
 
 
-_STEP: Any = None
-
-
-def score_batches(model: Any, batches: Any) -> tuple[float, int]:
-    """Summed cross-entropy (nats) and target count over (inputs, targets) batches."""
-    global _STEP
-    if _STEP is None:
-        _STEP = _loss_fn()
+def score_batches(
+    scorer: Callable[[Any, Any], tuple[float, int]], batches: Any
+) -> tuple[float, int]:
+    """Summed loss and target count over (inputs, targets) batches."""
     total, count = 0.0, 0
     for x, y in batches:
-        loss, n = _STEP(model, x, y)
-        total += float(loss)
-        count += int(n)
+        loss, n = scorer(x, y)
+        total += loss
+        count += n
     return total, count
 
 
-def split_loss(model: Any, path: Path, split: str, seq_len: int, batch_size: int) -> float:
+def split_loss(scorer: Any, path: Path, split: str, seq_len: int, batch_size: int) -> float:
     """Mean loss in nats per character over every window of a prepared split."""
     ds = make_dataset(path, split, seq_len, batch_size, shuffle=False, drop_remainder=False)
-    total, count = score_batches(model, ds)
+    total, count = score_batches(scorer, ds)
     return total / count if count else math.nan
 
 
@@ -84,7 +88,7 @@ def text_ids(text: str, vocab: Vocab) -> tuple[npt.NDArray[np.int32], int, str]:
 
 
 def ids_loss(
-    model: Any, ids: npt.NDArray[np.int32], seq_len: int, batch_size: int
+    scorer: Any, ids: npt.NDArray[np.int32], seq_len: int, batch_size: int
 ) -> tuple[float, int]:
     """Windows of seq_len + 1 ids, stride seq_len, the tail as one shorter window."""
     starts = list(range(0, max(0, len(ids) - 1), seq_len))
@@ -92,12 +96,12 @@ def ids_loss(
     full = [s for s in starts if s + seq_len + 1 <= len(ids)]
     for i in range(0, len(full), batch_size):
         w = np.stack([ids[s : s + seq_len + 1] for s in full[i : i + batch_size]])
-        t, n = score_batches(model, [(w[:, :-1], w[:, 1:])])
+        t, n = score_batches(scorer, [(w[:, :-1], w[:, 1:])])
         total, count = total + t, count + n
     tail = [s for s in starts if s + seq_len + 1 > len(ids)]
     if tail:
         w = ids[tail[0] :][None, :]
-        t, n = score_batches(model, [(w[:, :-1], w[:, 1:])])
+        t, n = score_batches(scorer, [(w[:, :-1], w[:, 1:])])
         total, count = total + t, count + n
     return total, count
 
@@ -128,7 +132,7 @@ def evaluate_run(
         else:
             ids, oov, oov_set = text_ids(prepared.vocab.decode(raw), vocab)
         label = f"{path} (val split)"
-    total, count = ids_loss(model, ids, config.seq_len, config.batch_size)
+    total, count = ids_loss(make_scorer(model), ids, config.seq_len, config.batch_size)
     if count == 0:
         raise RunError(f"nothing to evaluate in {label}: fewer than 2 characters in vocabulary")
     nats = total / count

@@ -19,6 +19,7 @@ from chargen.config import Config
 from chargen.controls import Progress, StopSignal, step_callback
 from chargen.dataset import Prepared, count_windows, make_dataset, steps_per_epoch
 from chargen.errors import RunError, TrainingError
+from chargen.evaluate import make_scorer, split_loss
 from chargen.files import atomic_path
 from chargen.runs import RunDir
 
@@ -48,6 +49,7 @@ class Loop:
         self.steps = min(steps, config.steps_per_epoch or steps)
         self.batch = min(config.batch_size, count_windows(prepared.sizes["train"], config.seq_len))
         self.vocab_json = prepared.vocab.to_json()
+        self.scorer = make_scorer(model)
 
     def stop_reason(self) -> str | None:
         c, p = self.config, self.progress
@@ -127,11 +129,9 @@ class Loop:
 
     def evaluate(self) -> dict[str, Any]:
         """Score the val split and append a metrics row; the caller checkpoints, then reports."""
-        from chargen.evaluate import split_loss
-
         c, p = self.config, self.progress
         seconds = self.seconds()
-        val = split_loss(self.model, self.prepared.path, "val", c.seq_len, c.batch_size)
+        val = split_loss(self.scorer, self.prepared.path, "val", c.seq_len, c.batch_size)
         improved = p.record_eval(val, c)
         chars = p.loss_count * self.batch * c.seq_len
         row = {
