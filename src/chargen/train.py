@@ -17,7 +17,7 @@ from chargen.checkpoint import load_checkpoint
 from chargen.config import Config
 from chargen.controls import Progress, StopSignal
 from chargen.dataset import Prepared, check_fits
-from chargen.errors import ConfigError, RunError
+from chargen.errors import ConfigError, RunError, TrainingError
 from chargen.files import write_text_atomic
 from chargen.lock import run_lock
 from chargen.loop import Loop
@@ -130,11 +130,14 @@ def train(
     keras.utils.set_random_seed(seed)
     stop = StopSignal()
     with run_lock(run.path), stop.installed():
-        if resume:
-            _check_resumable(run, prepared)
-            write_text_atomic(run.config, config.to_json())
-        else:
-            write_run_header(run, config, prepared)
+        try:
+            if resume:
+                _check_resumable(run, prepared)
+                write_text_atomic(run.config, config.to_json())
+            else:
+                write_run_header(run, config, prepared)
+        except OSError as exc:
+            raise RunError(f"cannot write to run directory {run.path}: {exc.strerror}") from exc
         handler = _attach_log(run)
         try:
             model = build_model(
@@ -165,7 +168,13 @@ def train(
             write_metrics(run, [EpochStats(**r) for r in progress.history])
 
             def on_row(row: dict[str, Any]) -> None:
-                write_metrics(run, [EpochStats(**r) for r in progress.history])
+                try:
+                    write_metrics(run, [EpochStats(**r) for r in progress.history])
+                except OSError as exc:
+                    raise TrainingError(
+                        f"cannot write {run.metrics}: {exc.strerror or exc}; "
+                        f"the checkpoint holds every row, --resume rewrites it"
+                    ) from exc
                 if on_epoch is not None:
                     on_epoch(EpochStats(**row))
 
@@ -183,7 +192,8 @@ def _check_resumable(run: RunDir, prepared: Prepared) -> None:
         meta = json.loads(run.meta.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RunError(f"cannot read {run.meta}: the run directory is damaged") from exc
-    if not isinstance(meta, dict) or meta.get("chargen_version", "").split(".")[:1] != ["0"]:
+    major = __version__.split(".")[0]
+    if not isinstance(meta, dict) or str(meta.get("chargen_version")).split(".")[0] != major:
         raise RunError(f"{run.path} was written by an incompatible chargen version")
     if meta.get("source_sha256") != prepared.sha256:
         raise RunError(f"{prepared.path} holds other text than the run {run.path} was trained on")
