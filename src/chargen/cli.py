@@ -384,8 +384,10 @@ def _train_and_report(
         name = signal.Signals(result_.signum).name if result_.signum else "a signal"
         click.echo(f"Interrupted by {name}; checkpoint saved. Resume with: {again}", err=True)
         sys.exit(143 if result_.signum == signal.SIGTERM else 130)
-    if result_.stopped in ("max_steps", "max_time"):
-        click.echo(f"stopped by --{result_.stopped.replace('_', '-')}; resume with: {again}")
+    if result_.stopped == "max_steps":
+        click.echo(f"stopped at --max-steps {config.max_steps}; to go on: {again} --max-steps N")
+    elif result_.stopped == "max_time":
+        click.echo(f"stopped by --max-time; resume with: {again}")
     elif result_.stopped == "early_stopping":
         click.echo("stopped early: validation loss no longer improves")
 
