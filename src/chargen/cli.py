@@ -403,14 +403,15 @@ def _resume(
     overrides: dict[str, Any],
 ) -> None:
     from chargen.checkpoint import RESUMABLE_CHANGES
-    from chargen.corpus import CleanOptions
     from chargen.dataset import open_prepared
     from chargen.errors import UsageProblem
     from chargen.evaluate import run_prepared_path
+    from chargen.generate import seed_options
     from chargen.lock import check_unlocked
     from chargen.prepare import prepare_corpus
     from chargen.runs import read_run_config, resolve_run
     from chargen.train import train as run_training
+    from chargen.vocab import Vocab
 
     if config_name is not None or run_dir is not None or (corpus and data):
         raise UsageProblem("--resume takes the run's own config; drop --config and --run-dir")
@@ -425,7 +426,7 @@ def _resume(
             )
     config = saved.replace(**{k: v for k, v in overrides.items() if k in RESUMABLE_CHANGES})
     if corpus is not None:
-        options = CleanOptions(lowercase=config.lowercase)
+        options = seed_options(Vocab.load(run.vocab))  # the run's own cleaning options
         prepared = prepare_corpus(
             corpus, options, val_fraction=config.val_fraction, data_dir=data_dir, mirror=_mirror()
         ).prepared
