@@ -97,3 +97,14 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory):
     run = create_run_dir(base / "runs", None, "wonderland")
     train(config, result.prepared, run)
     return run
+
+
+@pytest.fixture
+def tiny_prepared(tiny_corpus: Path, tmp_path: Path):
+    """The tiny corpus prepared to HDF5 (16 steps per epoch with tiny_config)."""
+    from chargen.corpus import CleanOptions
+    from chargen.prepare import prepare_corpus
+
+    return prepare_corpus(
+        str(tiny_corpus), CleanOptions(), val_fraction=0.1, data_dir=tmp_path / "data"
+    ).prepared

@@ -96,7 +96,16 @@ def test_train_then_sample(runner: CliRunner, tiny_corpus: Path, tmp_path: Path)
     assert f"run directory: {run_dir}" in result.stdout
     rows = list(csv.DictReader((run_dir / "metrics.csv").read_text().splitlines()))
     assert [r["epoch"] for r in rows] == ["1", "2"]
-    assert set(rows[0]) == {"epoch", "train_loss", "val_loss", "val_bpc", "chars_per_s", "seconds"}
+    assert set(rows[0]) == {
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "val_bpc",
+        "chars_per_s",
+        "seconds",
+        "step",
+        "learning_rate",
+    }
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["units"], config["seq_len"], config["rng_seed"]) == (16, 16, 4)
     for name in ("vocab.json", "best.weights.h5", "last.weights.h5", "train.log", "run.json"):

@@ -302,6 +302,18 @@ def _echo_prepare(result: Any, show_cleaning: bool = False, *, err: bool = False
     type=click.IntRange(min=1),
     help="Every N epochs, write samples at temperatures 0.2, 0.5, 1.0 to train.log.",
 )
+@click.option("--resume", help="Continue a run directory (or 'latest') from its checkpoint.")
+@click.option("--checkpoint-every", type=int, help="Also checkpoint every N steps.")
+@click.option("--eval-every", type=int, help="Also validate (and checkpoint) every N steps.")
+@click.option("--early-stopping", type=int, help="Stop after N validations without improvement.")
+@click.option("--max-steps", type=int, help="Stop cleanly after N steps in all.")
+@click.option("--max-time", "max_time_text", help="Stop cleanly after this long: 3600, 90m, 2h.")
+@click.option("--warmup-steps", type=int, help="Linear learning-rate warm-up steps.")
+@click.option("--lr-decay", type=float, help="Multiply the learning rate by this each epoch.")
+@click.option("--lr-plateau-patience", type=int, help="Cut the LR after N flat validations.")
+@click.option("--lr-plateau-factor", type=float, help="Factor of each plateau cut (0.5).")
+@click.option("--clip-norm", type=float, help="Global gradient-norm clip (0 disables).")
+@click.option("--deterministic/--no-deterministic", default=None, help="TF op determinism.")
 @with_options(corpus_options)
 @data_dir_option
 @runs_dir_option
@@ -310,6 +322,8 @@ def train(
     data: Path | None,
     config_name: str | None,
     run_dir: Path | None,
+    resume: str | None,
+    max_time_text: str | None,
     no_strip: bool,
     encoding: str | None,
     data_dir: Path,
@@ -334,16 +348,41 @@ def train(
     from dataclasses import replace
 
     from chargen.config import load_config
+    from chargen.controls import parse_duration
     from chargen.dataset import check_fits, open_prepared
     from chargen.errors import UsageProblem
+    from chargen.lock import check_unlocked
     from chargen.prepare import prepare_corpus
     from chargen.runs import create_run_dir
     from chargen.train import config_for_data
     from chargen.train import train as run_training
 
+    if max_time_text is not None:
+        overrides["max_time"] = parse_duration(max_time_text)
+    kw = {key: overrides.pop(key) for key in CLEAN_KEYS}
+    report = _TrainReport(quiet=quiet, as_json=as_json, tty=sys.stdout.isatty())
+    extras = {
+        "tensorboard": tensorboard,
+        "sample_every": sample_every or 0,
+        "distribute": distribute,
+        "mixed_precision": mixed_precision,
+    }
+    if resume is not None:
+        _resume(
+            resume,
+            corpus,
+            data,
+            config_name,
+            run_dir,
+            data_dir,
+            runs_dir,
+            overrides,
+            report,
+            extras,
+        )
+        return
     if (corpus is None) == (data is None):
         raise UsageProblem("give exactly one of --corpus and --data")
-    kw = {key: overrides.pop(key) for key in CLEAN_KEYS}
     if data is not None:
         defaults = {"ascii_": False, "min_char_count": 1, "words_only": False}
         given = [k for k in CLEAN_KEYS if kw[k] != defaults.get(k)]
@@ -351,6 +390,8 @@ def train(
         if given:
             flags = ", ".join("--" + k.strip("_").replace("_", "-") for k in given)
             raise UsageProblem(f"{flags}: cleaning options apply to --corpus, not --data")
+    if run_dir is not None and run_dir.is_dir():
+        check_unlocked(run_dir)
     config = load_config(config_name)
     if overrides.get("units") is not None or overrides.get("layers") is not None:
         config = dataclasses.replace(config, layer_units=None)  # typed sizes beat the preset's
@@ -379,20 +420,88 @@ def train(
         stem = data.stem
     check_fits(prepared, config.seq_len)  # before anything is written
     run = create_run_dir(runs_dir, run_dir, stem)
-    report = _TrainReport(quiet=quiet, as_json=as_json, tty=sys.stdout.isatty())
-    report.start(run.path)
+    _train_and_report(run_training, config, prepared, run, False, report, extras)
+
+
+def _train_and_report(
+    run_training: Any,
+    config: Any,
+    prepared: Any,
+    run: Any,
+    resume: bool,
+    report: _TrainReport,
+    extras: dict[str, Any],
+) -> None:
+    """Run training with the chosen report, then say how it ended and how to go on."""
+    import signal
+
+    report.start(run.path, resume=resume)
     result_ = run_training(
         config,
         prepared,
         run,
         on_epoch=report.epoch,
         on_batch=report.progress(),
-        tensorboard=tensorboard,
-        sample_every=sample_every or 0,
-        distribute=distribute,
-        mixed_precision=mixed_precision,
+        resume=resume,
+        **extras,
     )
     report.summary(run.path, result_)
+    again = f"chargen train --resume {run.path}"
+    if result_.stopped == "signal":
+        name = signal.Signals(result_.signum).name if result_.signum else "a signal"
+        click.echo(f"Interrupted by {name}; checkpoint saved. Resume with: {again}", err=True)
+        sys.exit(143 if result_.signum == signal.SIGTERM else 130)
+    if result_.stopped == "max_steps":
+        click.echo(f"stopped at --max-steps {config.max_steps}; to go on: {again} --max-steps N")
+    elif result_.stopped == "max_time":
+        click.echo(f"stopped by --max-time; resume with: {again}")
+    elif result_.stopped == "early_stopping":
+        click.echo("stopped early: validation loss no longer improves")
+
+
+def _resume(
+    resume: str,
+    corpus: str | None,
+    data: Path | None,
+    config_name: str | None,
+    run_dir: Path | None,
+    data_dir: Path,
+    runs_dir: Path,
+    overrides: dict[str, Any],
+    report: _TrainReport,
+    extras: dict[str, Any],
+) -> None:
+    from chargen.checkpoint import RESUMABLE_CHANGES
+    from chargen.dataset import open_prepared
+    from chargen.errors import UsageProblem
+    from chargen.evaluate import run_prepared_path
+    from chargen.generate import seed_options
+    from chargen.lock import check_unlocked
+    from chargen.prepare import prepare_corpus
+    from chargen.runs import read_run_config, resolve_run
+    from chargen.train import train as run_training
+    from chargen.vocab import Vocab
+
+    if config_name is not None or run_dir is not None or (corpus and data):
+        raise UsageProblem("--resume takes the run's own config; drop --config and --run-dir")
+    run = resolve_run(None if resume == "latest" else Path(resume), runs_dir)
+    check_unlocked(run.path)
+    saved = read_run_config(run)
+    for key, value in overrides.items():
+        if value is not None and key not in RESUMABLE_CHANGES and value != getattr(saved, key):
+            flag = "--" + key.replace("_", "-")
+            raise UsageProblem(
+                f"{flag} cannot change when resuming (the run has {getattr(saved, key)!r})"
+            )
+    config = saved.replace(**{k: v for k, v in overrides.items() if k in RESUMABLE_CHANGES})
+    if corpus is not None:
+        options = seed_options(Vocab.load(run.vocab))  # the run's own cleaning options
+        prepared = prepare_corpus(
+            corpus, options, val_fraction=config.val_fraction, data_dir=data_dir, mirror=_mirror()
+        ).prepared
+    else:
+        prepared = open_prepared(data if data is not None else run_prepared_path(run))
+    _train_and_report(run_training, config, prepared, run, True, report, extras)
 
 
 class _TrainReport:
@@ -403,11 +512,11 @@ class _TrainReport:
         self.quiet, self.as_json, self.tty = quiet, as_json, tty
         self.live = False  # a \r progress line is on screen and must be cleared
 
-    def start(self, run_path: Path) -> None:
+    def start(self, run_path: Path, *, resume: bool = False) -> None:
         if self.as_json:
-            click.echo(json.dumps({"event": "start", "run": str(run_path)}))
+            click.echo(json.dumps({"event": "start", "run": str(run_path), "resume": resume}))
         elif not self.quiet:
-            click.echo(f"run directory: {run_path}")
+            click.echo(f"{'resuming ' if resume else ''}run directory: {run_path}")
             click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
 
     def progress(self) -> Any:
@@ -443,6 +552,8 @@ class _TrainReport:
 
     def summary(self, run_path: Path, result: Any) -> None:
         best = result.best
+        if best is None:
+            return
         if self.as_json:
             record = {
                 "event": "summary",
@@ -699,6 +810,52 @@ def list_runs_command(as_json: bool, runs_dir: Path) -> None:
         click.echo(f"no runs in {runs_dir}", err=True)
     else:
         click.echo(describe_runs(found))
+
+
+@main.command()
+@click.option("--run", "run_path", type=click.Path(path_type=Path), help="Run dir [runs/latest].")
+@click.option("--corpus", help="Score this text (cleaned like the run's corpus).")
+@click.option(
+    "--data", type=click.Path(dir_okay=False, path_type=Path), help="Score its val split."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@data_dir_option
+@runs_dir_option
+def evaluate(
+    run_path: Path | None,
+    corpus: str | None,
+    data: Path | None,
+    as_json: bool,
+    data_dir: Path,
+    runs_dir: Path,
+) -> None:
+    """Loss of a run's best weights in nats and bits per character, and perplexity.
+
+    \b
+      chargen evaluate                       # the run's own validation split
+      chargen evaluate --corpus other-book.txt --json
+    """
+    import_tensorflow()
+    from chargen.errors import UsageProblem
+    from chargen.evaluate import evaluate_run, load_corpus_text
+
+    if corpus is not None and data is not None:
+        raise UsageProblem("give at most one of --corpus and --data")
+    text = None
+    if corpus is not None:
+        text = load_corpus_text(run_path, runs_dir, corpus, data_dir=data_dir, mirror=_mirror())
+    ev = evaluate_run(run_path, runs_dir, text=text, source=corpus, data=data)
+    if as_json:
+        click.echo(json.dumps(ev.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"run:        {ev.run}")
+    click.echo(f"text:       {ev.source}")
+    click.echo(f"characters: {ev.chars:,} scored")
+    if ev.oov_chars:
+        click.echo(f"skipped:    {ev.oov_chars:,} characters outside the vocabulary {ev.oov_set!r}")
+    click.echo(f"loss:       {ev.nats_per_char:.4f} nats/char")
+    click.echo(f"bpc:        {ev.bits_per_char:.4f} bits/char")
+    click.echo(f"perplexity: {ev.perplexity:.3f}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,6 +44,17 @@ class Config:
     rng_seed: int | None = None
     # speed
     jit_compile: bool = False  # XLA-compile the training step on a CPU (ignored on a GPU)
+    # reliability and training controls (README: Resuming and reliability)
+    checkpoint_every: int | None = None
+    eval_every: int | None = None
+    early_stopping: int | None = None
+    max_steps: int | None = None
+    max_time: float | None = None
+    warmup_steps: int = 0
+    lr_decay: float = 1.0
+    lr_plateau_patience: int | None = None
+    lr_plateau_factor: float = 0.5
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.layer_units, list):  # TOML and JSON give lists; keep Config hashable
@@ -66,6 +77,21 @@ class Config:
                 raise ConfigError(f"layer_units must all be at least 1, got {self.layer_units}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ConfigError(f"steps_per_epoch must be at least 1, got {self.steps_per_epoch}")
+        for name in ("checkpoint_every", "eval_every", "early_stopping", "max_steps"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.lr_plateau_patience is not None and self.lr_plateau_patience < 1:
+            raise ConfigError(
+                f"lr_plateau_patience must be at least 1, got {self.lr_plateau_patience}"
+            )
+        if self.max_time is not None and self.max_time <= 0:
+            raise ConfigError(f"max_time must be positive seconds, got {self.max_time}")
+        if self.warmup_steps < 0:
+            raise ConfigError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if not 0.0 < self.lr_plateau_factor < 1.0:
+            raise ConfigError(f"lr_plateau_factor must be in (0, 1), got {self.lr_plateau_factor}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0.0 < self.val_fraction < 1.0:

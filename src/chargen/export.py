@@ -12,27 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from chargen.errors import UsageProblem
-from chargen.runs import RunDir, read_run_config
+from chargen.runs import RunDir
 from chargen.vocab import Vocab
 
 FORMATS = ("keras", "savedmodel")
 
 
 def load_run_model(run: RunDir) -> tuple[Any, Vocab]:
-    from chargen.model import load_trained
+    """The run's checked model and vocabulary (one loader for sample, evaluate and export)."""
+    from chargen.generate import load_run_model as load
 
-    config = read_run_config(run)
-    vocab = Vocab.load(run.vocab)
-    model = load_trained(
-        vocab_size=len(vocab),
-        embedding_dim=config.embedding_dim,
-        units=config.units,
-        layers=config.layers,
-        weights=run.weights_for_sampling(),
-        layer_units=config.layer_units,
-        cell=config.cell,
-        layer_norm=config.layer_norm,
-    )
+    _, model, vocab = load(run.path, run.path.parent)
     return model, vocab
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from chargen.corpus import CleanOptions, normalise_seed
 from chargen.runs import RunDir, read_run_config, resolve_run
@@ -19,19 +20,28 @@ def load_sampler(
     run_path: Path | None, runs_root: Path, seed_text: str
 ) -> tuple[RunDir, Sampler, str]:
     """The run, a sampler over its best weights, and the seed normalised as the corpus was."""
+    run, model, vocab = load_run_model(run_path, runs_root)
+    return run, Sampler(model, vocab), normalise_seed(seed_text, seed_options(vocab))
+
+
+def load_run_model(run_path: Path | None, runs_root: Path) -> tuple[RunDir, Any, Vocab]:
+    """The run's best weights in a rebuilt model, checked against their checksum and vocab."""
+    from chargen.checkpoint import verify_h5
     from chargen.model import load_trained
 
     run = resolve_run(run_path, runs_root)
     config = read_run_config(run)
     vocab = Vocab.load(run.vocab)
+    weights = run.weights_for_sampling()
+    verify_h5(weights, vocab_json=vocab.to_json())
     model = load_trained(
         vocab_size=len(vocab),
         embedding_dim=config.embedding_dim,
         units=config.units,
         layers=config.layers,
-        weights=run.weights_for_sampling(),
+        weights=weights,
         layer_units=config.layer_units,
         cell=config.cell,
         layer_norm=config.layer_norm,
     )
-    return run, Sampler(model, vocab), normalise_seed(seed_text, seed_options(vocab))
+    return run, model, vocab

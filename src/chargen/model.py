@@ -56,6 +56,20 @@ def build_model(
     return keras.Model(inputs, logits, name="chargen_lstm")
 
 
+def model_kwargs(config: Any, vocab_size: int) -> dict[str, Any]:
+    """The `build_model` arguments a config implies (everything but statefulness)."""
+    return {
+        "vocab_size": vocab_size,
+        "embedding_dim": config.embedding_dim,
+        "units": config.units,
+        "layers": config.layers,
+        "dropout": config.dropout,
+        "layer_units": config.layer_units,
+        "cell": config.cell,
+        "layer_norm": config.layer_norm,
+    }
+
+
 def compile_model(
     model: keras.Model,
     *,

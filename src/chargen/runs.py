@@ -39,6 +39,10 @@ class RunDir:
         return self.path / "last.weights.h5"
 
     @property
+    def checkpoint(self) -> Path:
+        return self.path / "checkpoint.h5"
+
+    @property
     def metrics(self) -> Path:
         return self.path / "metrics.csv"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,28 +74,45 @@ def run_stateful_epoch(
     epoch: int,
     steps: int | None,
     tracker: Any = None,
+    skip: int = 0,
+    callbacks: Sequence[Any] = (),
 ) -> tuple[float, float, int]:
     """One pass over the train streams with state carried, reset at the start of the epoch.
 
     Returns (mean train loss in nats, seconds, characters seen). Batches go through
-    `train_on_batch` in stream order, so nothing reorders them.
+    `train_on_batch` in stream order, so nothing reorders them. `skip` drops batches a resumed
+    epoch already trained (the state restarts from zero there); `callbacks` get Keras' batch
+    hooks, with the running mean loss, and may stop the epoch with `model.stop_training`.
     """
     reset_states(model)
     if tracker is not None:
         tracker.start_epoch()
+    for cb in callbacks:
+        cb.set_model(model)
+    model.stop_training = False
     start = time.perf_counter()
     losses: list[float] = []
-    for i, batch in enumerate(
-        iter_stream_batches(path, "train", seq_len, batch_size, offset=epoch % seq_len)
-    ):
+    batches = iter_stream_batches(path, "train", seq_len, batch_size, offset=epoch % seq_len)
+    for i, batch in enumerate(batches):
         if steps is not None and i >= steps:
             break
+        if i < skip:
+            continue
+        done = len(losses)
+        for cb in callbacks:
+            cb.on_train_batch_begin(done)
         loss = model.train_on_batch(batch[:, :-1], batch[:, 1:])
         losses.append(float(loss if np.ndim(loss) == 0 else loss[0]))
+        mean = float(np.mean(losses))
+        for cb in callbacks:
+            cb.on_train_batch_end(done, {"loss": mean})
         if tracker is not None:
-            tracker.batch_done(epoch + 1, i + 1, float(np.mean(losses)))
+            tracker.batch_done(epoch + 1, i + 1, mean)
+        if model.stop_training:
+            break
     seconds = time.perf_counter() - start
-    return float(np.mean(losses)), seconds, len(losses) * batch_size * seq_len
+    mean = float(np.mean(losses)) if losses else float("nan")
+    return mean, seconds, len(losses) * batch_size * seq_len
 
 
 def evaluate_stateful(model_for_batch: Any, path: Path, *, seq_len: int, batch_size: int) -> float:

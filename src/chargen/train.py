@@ -13,14 +13,17 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from chargen import __version__
-from chargen.accel import shard
+from chargen.checkpoint import load_checkpoint
 from chargen.config import Config
-from chargen.dataset import Prepared, check_fits, count_windows, make_dataset, steps_per_epoch
-from chargen.errors import ConfigError
-from chargen.files import atomic_path, write_text_atomic
-from chargen.progress import Progress, Tracker
+from chargen.controls import Progress, StopSignal
+from chargen.dataset import Prepared, check_fits
+from chargen.errors import ConfigError, RunError, TrainingError
+from chargen.files import write_text_atomic
+from chargen.lock import run_lock
+from chargen.loop import Hooks, Loop
+from chargen.progress import Progress as BatchProgress
 from chargen.runs import RunDir
-from chargen.train_hooks import TensorBoardWriter, batch_callback, log_samples
+from chargen.train_hooks import TensorBoardWriter
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
@@ -34,8 +37,10 @@ class EpochStats:
     train_loss: float
     val_loss: float
     val_bpc: float
-    chars_per_s: float
-    seconds: float
+    chars_per_s: float  # timing column: differs between identical runs
+    seconds: float  # timing column: training seconds of the epoch so far
+    step: int = 0  # optimizer steps so far (unique per row; rows also come every --eval-every)
+    learning_rate: float = 0.0
 
 
 METRIC_FIELDS = [f.name for f in fields(EpochStats)]
@@ -45,10 +50,12 @@ METRIC_FIELDS = [f.name for f in fields(EpochStats)]
 class TrainResult:
     run: RunDir
     history: list[EpochStats]
+    stopped: str | None = None  # signal, max_steps, max_time, early_stopping; None: all epochs
+    signum: int | None = None
 
     @property
-    def best(self) -> EpochStats:
-        return min(self.history, key=lambda s: s.val_loss)
+    def best(self) -> EpochStats | None:
+        return min(self.history, key=lambda s: s.val_loss) if self.history else None
 
 
 def config_for_data(config: Config, prepared: Prepared, given: Mapping[str, Any]) -> Config:
@@ -105,14 +112,17 @@ def train(
     run: RunDir,
     *,
     on_epoch: Callable[[EpochStats], None] | None = None,
-    on_batch: Callable[[Progress], None] | None = None,
+    resume: bool = False,
+    on_batch: Callable[[BatchProgress], None] | None = None,
     tensorboard: bool = False,
     sample_every: int = 0,
     distribute: str | None = None,
     mixed_precision: str | None = None,
 ) -> TrainResult:
-    """Train a fresh model from `config` on `prepared`, writing everything into `run`.
+    """Train from `config` on `prepared` into `run`; with `resume`, continue from its checkpoint.
 
+    The run directory is locked for the whole call. SIGINT/SIGTERM finish the current step,
+    write a checkpoint and return with `stopped="signal"`; so do the step and time budgets.
     `on_batch` receives progress after every batch; `tensorboard` writes scalars to
     run/tensorboard; `sample_every` N logs samples at a few temperatures every N epochs.
     `distribute` (mirrored, multi-worker) splits each global batch of `config.batch_size`
@@ -121,7 +131,7 @@ def train(
     import keras
 
     from chargen.accel import make_strategy, precision
-    from chargen.model import build_model, compile_model
+    from chargen.model import build_model, compile_model, model_kwargs
 
     check_fits(prepared, config.seq_len)
     if config.stateful:
@@ -129,184 +139,78 @@ def train(
 
         check_streams(prepared.sizes["train"], config.seq_len, config.batch_size)
     seed = config.rng_seed if config.rng_seed is not None else 0
+    if config.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
-    write_run_header(run, config, prepared)
-    handler = _attach_log(run)
-    strategy = make_strategy(distribute)
-    try:
-        with precision(mixed_precision), strategy.scope():
-            model = build_model(
-                **model_kwargs(config, len(prepared.vocab)),
-                stateful_batch=config.batch_size if config.stateful else None,
-            )
-            compile_model(
-                model,
-                learning_rate=config.learning_rate,
-                clip_norm=config.clip_norm,
-                jit_compile=_jit(config.jit_compile),
-            )
-        steps = steps_per_epoch(prepared.sizes["train"], config.seq_len, config.batch_size)
-        if config.stateful:
-            from chargen.streams import stream_layout
-
-            steps = stream_layout(prepared.sizes["train"], config.seq_len, config.batch_size)[1]
-        if config.steps_per_epoch is not None:
-            steps = min(steps, config.steps_per_epoch)
-        log.info(
-            "training %s parameters, %d steps per epoch of %d x %d characters",
-            f"{model.count_params():,}",
-            steps,
-            config.batch_size,
-            config.seq_len,
-        )
-        history: list[EpochStats] = []
-        best = math.inf
-        tracker = None
-        if on_batch is not None:
-            chars = config.batch_size * config.seq_len
-            tracker = Tracker(on_batch, epochs=config.epochs, steps=steps, chars_per_step=chars)
-        board = TensorBoardWriter(run.path) if tensorboard else None
-        for epoch in range(config.epochs):
-            if config.stateful:
-                stats = _run_stateful_epoch(model, config, prepared, epoch, steps, tracker)
+    stop = StopSignal()
+    with run_lock(run.path), stop.installed():
+        try:
+            if resume:
+                _check_resumable(run, prepared)
+                write_text_atomic(run.config, config.to_json())
             else:
-                stats = _run_epoch(model, config, prepared, epoch, steps, seed, tracker)
-            history.append(stats)
-            if board is not None:
-                board.write(stats)
-            if sample_every and stats.epoch % sample_every == 0:
-                log_samples(model, prepared.vocab, _sample_seed(prepared), stats.epoch)
-            with atomic_path(run.last_weights) as tmp:
-                model.save_weights(tmp)
-            if stats.val_loss < best:
-                best = stats.val_loss
-                with atomic_path(run.best_weights) as tmp:
-                    model.save_weights(tmp)
-            write_metrics(run, history)
-            log.info(
-                "epoch %d: train_loss %.4f val_loss %.4f val_bpc %.4f %.0f chars/s %.1fs",
-                stats.epoch,
-                stats.train_loss,
-                stats.val_loss,
-                stats.val_bpc,
-                stats.chars_per_s,
-                stats.seconds,
+                write_run_header(run, config, prepared)
+        except OSError as exc:
+            raise RunError(f"cannot write to run directory {run.path}: {exc.strerror}") from exc
+        handler = _attach_log(run)
+        try:
+            with precision(mixed_precision), make_strategy(distribute).scope():
+                model = build_model(
+                    **model_kwargs(config, len(prepared.vocab)),
+                    stateful_batch=config.batch_size if config.stateful else None,
+                )
+                compile_model(
+                    model,
+                    learning_rate=config.learning_rate,
+                    clip_norm=config.clip_norm,
+                    jit_compile=_jit(config.jit_compile),
+                )
+            progress = Progress()
+            if resume and run.checkpoint.is_file():
+                position = load_checkpoint(
+                    run.checkpoint,
+                    model,
+                    config=config.to_dict(),
+                    vocab_json=prepared.vocab.to_json(),
+                )
+                progress = Progress.from_dict(position)
+                log.info(
+                    "resuming at epoch %d, step %d of the epoch (step %d overall)",
+                    progress.epoch + 1,
+                    progress.step_in_epoch,
+                    progress.global_step,
+                )
+            elif resume:
+                log.info("no checkpoint in %s yet: starting from the beginning", run.path)
+            write_metrics(run, [EpochStats(**r) for r in progress.history])
+
+            def on_row(row: dict[str, Any]) -> None:
+                try:
+                    write_metrics(run, [EpochStats(**r) for r in progress.history])
+                except OSError as exc:
+                    raise TrainingError(
+                        f"cannot write {run.metrics}: {exc.strerror or exc}; "
+                        f"the checkpoint holds every row, --resume rewrites it"
+                    ) from exc
+                if on_epoch is not None:
+                    on_epoch(EpochStats(**row))
+
+            loop = Loop(config, prepared, run, model, progress, stop, on_row)
+            reason = loop.loop(
+                seed,
+                hooks=Hooks(
+                    on_batch=on_batch,
+                    board=TensorBoardWriter(run.path) if tensorboard else None,
+                    sample_every=sample_every,
+                ),
             )
-            if on_epoch is not None:
-                on_epoch(stats)
-        if board is not None:
-            board.close()
-        return TrainResult(run, history)
-    finally:
-        logging.getLogger("chargen").removeHandler(handler)
-        handler.close()
-
-
-def _sample_seed(prepared: Prepared, length: int = 20) -> str:
-    """The start of the validation text: a prime the model has not trained on."""
-    from chargen.dataset import read_ids
-
-    return prepared.vocab.decode(read_ids(prepared.path, "val")[:length])
-
-
-def model_kwargs(config: Config, vocab_size: int) -> dict[str, Any]:
-    """The `build_model` arguments a config implies (everything but statefulness)."""
-    return {
-        "vocab_size": vocab_size,
-        "embedding_dim": config.embedding_dim,
-        "units": config.units,
-        "layers": config.layers,
-        "dropout": config.dropout,
-        "layer_units": config.layer_units,
-        "cell": config.cell,
-        "layer_norm": config.layer_norm,
-    }
-
-
-def _run_stateful_epoch(
-    model: Any,
-    config: Config,
-    prepared: Prepared,
-    epoch: int,
-    steps: int,
-    tracker: Tracker | None = None,
-) -> EpochStats:
-    """Train on streams with carried state; validate the same way on the val streams."""
-    from chargen.model import build_model, compile_model
-    from chargen.streams import evaluate_stateful, run_stateful_epoch
-
-    train_loss, seconds, chars = run_stateful_epoch(
-        model,
-        prepared.path,
-        seq_len=config.seq_len,
-        batch_size=config.batch_size,
-        epoch=epoch,
-        steps=steps,
-        tracker=tracker,
-    )
-
-    def twin(streams: int) -> Any:
-        other = build_model(**model_kwargs(config, len(prepared.vocab)), stateful_batch=streams)
-        compile_model(other, learning_rate=config.learning_rate, clip_norm=config.clip_norm)
-        other.set_weights(model.get_weights())
-        return other
-
-    val_loss = evaluate_stateful(
-        twin, prepared.path, seq_len=config.seq_len, batch_size=config.batch_size
-    )
-    return EpochStats(
-        epoch=epoch + 1,
-        train_loss=train_loss,
-        val_loss=val_loss,
-        val_bpc=val_loss / LN2,
-        chars_per_s=chars / seconds if seconds > 0 else 0.0,
-        seconds=seconds,
-    )
-
-
-def _run_epoch(
-    model: Any,
-    config: Config,
-    prepared: Prepared,
-    epoch: int,
-    steps: int,
-    seed: int,
-    tracker: Tracker | None = None,
-) -> EpochStats:
-    train_ds = make_dataset(
-        prepared.path,
-        "train",
-        config.seq_len,
-        config.batch_size,
-        shuffle=True,
-        seed=seed,
-        epoch=epoch,
-    )
-    start = time.perf_counter()
-    hooks = [] if tracker is None else [batch_callback(tracker, epoch + 1)]
-    fit = model.fit(
-        shard(train_ds.take(steps)), epochs=1, shuffle=False, verbose=0, callbacks=hooks
-    )
-    seconds = time.perf_counter() - start
-    val_ds = make_dataset(
-        prepared.path,
-        "val",
-        config.seq_len,
-        config.batch_size,
-        shuffle=False,
-        drop_remainder=False,
-    )
-    val_loss = float(model.evaluate(shard(val_ds), verbose=0, return_dict=True)["loss"])
-    batch = min(config.batch_size, count_windows(prepared.sizes["train"], config.seq_len))
-    chars = steps * batch * config.seq_len
-    return EpochStats(
-        epoch=epoch + 1,
-        train_loss=float(fit.history["loss"][-1]),
-        val_loss=val_loss,
-        val_bpc=val_loss / LN2,
-        chars_per_s=chars / seconds if seconds > 0 else 0.0,
-        seconds=seconds,
-    )
+            history = [EpochStats(**r) for r in progress.history]
+            return TrainResult(run, history, stopped=reason, signum=stop.signum)
+        finally:
+            logging.getLogger("chargen").removeHandler(handler)
+            handler.close()
 
 
 def _jit(wanted: bool) -> bool | str:
@@ -315,6 +219,23 @@ def _jit(wanted: bool) -> bool | str:
     from chargen.fast_lstm import gpu_available
 
     return "auto" if gpu_available() else wanted
+
+
+def _check_resumable(run: RunDir, prepared: Prepared) -> None:
+    """The data must be the data the run started on; its vocabulary the run's vocabulary."""
+    try:
+        meta = json.loads(run.meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"cannot read {run.meta}: the run directory is damaged") from exc
+    major = __version__.split(".")[0]
+    if not isinstance(meta, dict) or str(meta.get("chargen_version")).split(".")[0] != major:
+        raise RunError(f"{run.path} was written by an incompatible chargen version")
+    if meta.get("source_sha256") != prepared.sha256:
+        raise RunError(f"{prepared.path} holds other text than the run {run.path} was trained on")
+    from chargen.vocab import Vocab
+
+    if Vocab.load(run.vocab) != prepared.vocab:
+        raise RunError(f"{run.vocab} does not match the vocabulary of {prepared.path}")
 
 
 def _attach_log(run: RunDir) -> logging.Handler:

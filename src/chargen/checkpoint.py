@@ -1,0 +1,158 @@
+"""Checkpoints: model and optimizer variables plus the training position, in one checked HDF5.
+
+Written with h5py (no pickle, no code), to a temporary file renamed into place, so a kill at any
+moment leaves the previous checkpoint. Every array is covered by a SHA-256 stored in the file,
+with the config and vocabulary it belongs to: a damaged or mismatched checkpoint is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from chargen import __version__
+from chargen.errors import RunError, TrainingError
+from chargen.files import atomic_path
+
+FORMAT = "chargen-checkpoint"
+VERSION = 1
+SHA_ATTR = "chargen_sha256"
+VOCAB_ATTR = "chargen_vocab_sha256"
+# Config fields a resume may change; every other difference means another model.
+RESUMABLE_CHANGES = frozenset(
+    {
+        "epochs",
+        "max_steps",
+        "max_time",
+        "checkpoint_every",
+        "eval_every",
+        "early_stopping",
+        "deterministic",
+    }
+)
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def h5_digest(h5: h5py.File) -> str:
+    """SHA-256 over every dataset's name, shape, dtype and bytes, in sorted order."""
+    names: list[str] = []
+    h5.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        data = np.asarray(h5[name][()])
+        digest.update(f"{name}|{data.shape}|{data.dtype.str}|".encode())
+        digest.update(np.ascontiguousarray(data).tobytes())
+    return digest.hexdigest()
+
+
+def stamp_h5(path: Path, *, vocab_json: str) -> None:
+    """Record the content checksum and the vocabulary a weights file belongs to (before rename)."""
+    with h5py.File(path, "a") as h5:
+        h5.attrs[SHA_ATTR] = h5_digest(h5)
+        h5.attrs[VOCAB_ATTR] = text_sha256(vocab_json)
+
+
+def verify_h5(path: Path, *, vocab_json: str | None = None) -> None:
+    """Refuse a truncated or altered file, or one stamped for another vocabulary."""
+    if not path.is_file():
+        raise RunError(f"file not found: {path}")
+    try:
+        with h5py.File(path, "r") as h5:
+            stored = h5.attrs.get(SHA_ATTR)
+            vocab_sha = h5.attrs.get(VOCAB_ATTR)
+            actual = h5_digest(h5) if stored is not None else None
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        raise RunError(f"{path} is not a readable HDF5 file (truncated or damaged?)") from exc
+    if stored is not None and str(stored) != actual:
+        raise RunError(f"{path} is damaged: checksum mismatch")
+    if (
+        vocab_json is not None
+        and vocab_sha is not None
+        and str(vocab_sha) != text_sha256(vocab_json)
+    ):
+        raise RunError(f"{path} was trained with another vocabulary than this run's vocab.json")
+
+
+def save_checkpoint(
+    path: Path, model: Any, position: dict[str, Any], *, config_json: str, vocab_json: str
+) -> None:
+    """Model variables, optimizer variables and `position` (epoch, step, RNG, history...)."""
+    try:
+        with atomic_path(path) as tmp:
+            with h5py.File(tmp, "w") as h5:
+                h5.attrs["format"] = FORMAT
+                h5.attrs["version"] = VERSION
+                h5.attrs["chargen_version"] = __version__
+                h5.attrs["config"] = config_json
+                h5.attrs["vocab"] = vocab_json
+                h5.attrs["position"] = json.dumps(position)
+                for group, variables in (
+                    ("model", model.variables),
+                    ("optimizer", model.optimizer.variables),
+                ):
+                    g = h5.create_group(group)
+                    g.attrs["count"] = len(variables)
+                    for i, var in enumerate(variables):
+                        ds = g.create_dataset(f"{i:05d}", data=np.asarray(var.numpy()))
+                        ds.attrs["path"] = str(getattr(var, "path", var.name))
+                h5.attrs[SHA_ATTR] = h5_digest(h5)
+                h5.attrs[VOCAB_ATTR] = text_sha256(vocab_json)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise TrainingError(
+            f"cannot write checkpoint {path}: {reason}; the previous checkpoint is kept"
+        ) from exc
+
+
+def load_checkpoint(
+    path: Path, model: Any, *, config: dict[str, Any], vocab_json: str
+) -> dict[str, Any]:
+    """Restore variables into a built, compiled `model`; return the saved position."""
+    verify_h5(path)
+    with h5py.File(path, "r") as h5:
+        attrs = dict(h5.attrs)
+        if attrs.get("format") != FORMAT:
+            raise RunError(f"{path} is not a chargen checkpoint")
+        if attrs.get("version") != VERSION:
+            raise RunError(
+                f"{path} has checkpoint version {attrs.get('version')} (chargen "
+                f"{attrs.get('chargen_version')}), this chargen reads version {VERSION}"
+            )
+        if SHA_ATTR not in attrs:
+            raise RunError(f"{path} is damaged: it has no checksum")
+        if str(attrs.get("vocab")) != vocab_json:
+            raise RunError(f"{path} belongs to another vocabulary than this run's vocab.json")
+        _check_config(path, json.loads(str(attrs["config"])), config)
+        model.optimizer.build(model.trainable_variables)
+        for group, variables in (
+            ("model", model.variables),
+            ("optimizer", model.optimizer.variables),
+        ):
+            g = h5[group]
+            if int(g.attrs["count"]) != len(variables):
+                raise RunError(f"{path} does not match this model ({group} variables differ)")
+            for i, var in enumerate(variables):
+                data = g[f"{i:05d}"][()]
+                if tuple(data.shape) != tuple(var.shape):
+                    raise RunError(f"{path} does not match this model (shape of {var.path})")
+                var.assign(data)
+        return dict(json.loads(str(attrs["position"])))
+
+
+def _check_config(path: Path, saved: dict[str, Any], current: dict[str, Any]) -> None:
+    for key in sorted(set(saved) | set(current)):
+        if key in RESUMABLE_CHANGES:
+            continue
+        if saved.get(key) != current.get(key):
+            raise RunError(
+                f"{path} was written with {key}={saved.get(key)!r}, the run now has "
+                f"{current.get(key)!r}; only {', '.join(sorted(RESUMABLE_CHANGES))} may change"
+            )

@@ -1,0 +1,177 @@
+"""Honest loss figures: nats and bits per character and perplexity, on a split or any text.
+
+Scoring uses the windows training validates on (seq_len inputs, the next character as target),
+summed in float64 outside Keras' metric trackers so it can run in the middle of `fit`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from chargen.dataset import make_dataset, open_prepared, read_ids
+from chargen.errors import RunError
+from chargen.runs import RunDir, read_run_config
+from chargen.vocab import Vocab
+
+LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    run: str
+    source: str
+    chars: int  # characters scored (targets)
+    oov_chars: int  # characters outside the run's vocabulary, skipped
+    oov_set: str
+    nats_per_char: float
+    bits_per_char: float
+    perplexity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_scorer(model: Any) -> Callable[[Any, Any], tuple[float, int]]:
+    """Summed cross-entropy (nats) and target count of one batch; traced once per model."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
+
+    @tf.function(input_signature=[spec, spec])
+    def step(x: Any, y: Any) -> tuple[Any, Any]:
+        logits = model(x, training=False)
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+        return tf.reduce_sum(tf.cast(loss, tf.float64)), tf.size(y)
+
+    def score(x: Any, y: Any) -> tuple[float, int]:
+        loss, n = step(tf.cast(x, tf.int32), tf.cast(y, tf.int32))
+        return float(loss), int(n)
+
+    return score
+
+
+def score_batches(
+    scorer: Callable[[Any, Any], tuple[float, int]], batches: Any
+) -> tuple[float, int]:
+    """Summed loss and target count over (inputs, targets) batches."""
+    total, count = 0.0, 0
+    for x, y in batches:
+        loss, n = scorer(x, y)
+        total += loss
+        count += n
+    return total, count
+
+
+def split_loss(scorer: Any, path: Path, split: str, seq_len: int, batch_size: int) -> float:
+    """Mean loss in nats per character over every window of a prepared split."""
+    ds = make_dataset(path, split, seq_len, batch_size, shuffle=False, drop_remainder=False)
+    total, count = score_batches(scorer, ds)
+    return total / count if count else math.nan
+
+
+def text_ids(text: str, vocab: Vocab) -> tuple[npt.NDArray[np.int32], int, str]:
+    """Ids of `text` with characters outside `vocab` dropped, and how many and which they were."""
+    missing = set(vocab.missing(text))
+    if missing and vocab.unknown is None:
+        kept = "".join(c for c in text if c not in missing)
+        oov = len(text) - len(kept)
+    else:
+        kept, oov = text, sum(text.count(c) for c in missing)
+    return vocab.encode(kept), oov, "".join(sorted(missing))
+
+
+def ids_loss(
+    scorer: Any, ids: npt.NDArray[np.int32], seq_len: int, batch_size: int
+) -> tuple[float, int]:
+    """Windows of seq_len + 1 ids, stride seq_len, the tail as one shorter window."""
+    starts = list(range(0, max(0, len(ids) - 1), seq_len))
+    total, count = 0.0, 0
+    full = [s for s in starts if s + seq_len + 1 <= len(ids)]
+    for i in range(0, len(full), batch_size):
+        w = np.stack([ids[s : s + seq_len + 1] for s in full[i : i + batch_size]])
+        t, n = score_batches(scorer, [(w[:, :-1], w[:, 1:])])
+        total, count = total + t, count + n
+    tail = [s for s in starts if s + seq_len + 1 > len(ids)]
+    if tail:
+        w = ids[tail[0] :][None, :]
+        t, n = score_batches(scorer, [(w[:, :-1], w[:, 1:])])
+        total, count = total + t, count + n
+    return total, count
+
+
+def evaluate_run(
+    run_path: Path | None,
+    runs_root: Path,
+    *,
+    text: str | None = None,
+    source: str | None = None,
+    data: Path | None = None,
+) -> Evaluation:
+    """Score a run's best weights on `text`, on the val split of `data`, or on its own val."""
+    from chargen.generate import load_run_model
+
+    run, model, vocab = load_run_model(run_path, runs_root)
+    config = read_run_config(run)
+    oov, oov_set = 0, ""
+    if text is not None:
+        ids, oov, oov_set = text_ids(text, vocab)
+        label = source or "text"
+    else:
+        path = data if data is not None else run_prepared_path(run)
+        prepared = open_prepared(path)
+        raw = read_ids(path, "val")
+        if prepared.vocab == vocab:
+            ids = raw
+        else:
+            ids, oov, oov_set = text_ids(prepared.vocab.decode(raw), vocab)
+        label = f"{path} (val split)"
+    total, count = ids_loss(make_scorer(model), ids, config.seq_len, config.batch_size)
+    if count == 0:
+        raise RunError(f"nothing to evaluate in {label}: fewer than 2 characters in vocabulary")
+    nats = total / count
+    return Evaluation(
+        run=str(run.path),
+        source=label,
+        chars=count,
+        oov_chars=oov,
+        oov_set=oov_set,
+        nats_per_char=nats,
+        bits_per_char=nats / LN2,
+        perplexity=math.exp(nats),
+    )
+
+
+def load_corpus_text(
+    run_path: Path | None, runs_root: Path, spec: str, *, data_dir: Path, mirror: str | None
+) -> str:
+    """`spec` cleaned with the run's options (prepared once, cached like training corpora)."""
+    from chargen.generate import seed_options
+    from chargen.prepare import prepare_corpus
+    from chargen.runs import resolve_run
+
+    run = resolve_run(run_path, runs_root)
+    vocab = Vocab.load(run.vocab)
+    result = prepare_corpus(
+        spec, seed_options(vocab), val_fraction=0.5, data_dir=data_dir, mirror=mirror
+    )
+    own = result.prepared.vocab
+    path = result.prepared.path
+    return own.decode(read_ids(path, "train")) + own.decode(read_ids(path, "val"))
+
+
+def run_prepared_path(run: RunDir) -> Path:
+    """The prepared file a run was trained on, from run.json."""
+    import json
+
+    try:
+        meta = json.loads(run.meta.read_text(encoding="utf-8"))
+        return Path(meta["prepared"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunError(f"cannot read {run.meta}; pass --data or --corpus") from exc

@@ -1,0 +1,255 @@
+"""The epoch loop: fit segments, evaluations, checkpoints and budgets, driven by `Progress`.
+
+Each epoch is one `fit` over a dataset that skips the batches a resumed epoch already trained;
+a step callback keeps `Progress` current and fires evaluations and checkpoints. The checkpoint
+is written before anything else that depends on the position, so it alone decides a resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from chargen.accel import shard
+from chargen.checkpoint import save_checkpoint, stamp_h5
+from chargen.config import Config
+from chargen.controls import Progress, StopSignal, current_lr, step_callback
+from chargen.dataset import Prepared, count_windows, make_dataset, read_ids, steps_per_epoch
+from chargen.errors import RunError, TrainingError
+from chargen.evaluate import make_scorer, split_loss
+from chargen.files import atomic_path
+from chargen.progress import Tracker
+from chargen.runs import RunDir
+from chargen.streams import evaluate_stateful, run_stateful_epoch, stream_layout
+from chargen.train_hooks import batch_callback, log_samples
+
+log = logging.getLogger("chargen.train")
+LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Optional observers: per-batch progress, TensorBoard scalars, periodic samples."""
+
+    on_batch: Callable[[Any], None] | None = None
+    board: Any = None  # train_hooks.TensorBoardWriter
+    sample_every: int = 0
+
+
+class Loop:
+    """One object holding what the epoch loop and its step callback share."""
+
+    def __init__(
+        self,
+        config: Config,
+        prepared: Prepared,
+        run: RunDir,
+        model: Any,
+        progress: Progress,
+        stop: StopSignal,
+        on_row: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self.config, self.prepared, self.run, self.model = config, prepared, run, model
+        self.progress, self.stop, self.on_row = progress, stop, on_row
+        self.started = time.monotonic()
+        self.segment_start = time.perf_counter()
+        self.base_seconds = 0.0
+        steps = steps_per_epoch(prepared.sizes["train"], config.seq_len, config.batch_size)
+        if config.stateful:
+            steps = stream_layout(prepared.sizes["train"], config.seq_len, config.batch_size)[1]
+        self.steps = min(steps, config.steps_per_epoch or steps)
+        self.batch = min(config.batch_size, count_windows(prepared.sizes["train"], config.seq_len))
+        self.vocab_json = prepared.vocab.to_json()
+        self.scorer = make_scorer(model)
+
+    def stop_reason(self) -> str | None:
+        c, p = self.config, self.progress
+        if self.stop.signum is not None:
+            return "signal"
+        if c.max_steps is not None and p.global_step >= c.max_steps:
+            return "max_steps"
+        if c.max_time is not None and time.monotonic() - self.started >= c.max_time:
+            return "max_time"
+        return None
+
+    def loop(self, seed: int, hooks: Hooks | None = None) -> str | None:
+        """Train to the end or a stop; the reason it stopped early, if it did."""
+        try:
+            return self._loop(seed, hooks or Hooks())
+        finally:
+            if hooks is not None and hooks.board is not None:
+                hooks.board.close()
+
+    def _loop(self, seed: int, hooks: Hooks) -> str | None:
+        c, p = self.config, self.progress
+        tracker = None
+        if hooks.on_batch is not None:
+            chars = c.batch_size * c.seq_len
+            tracker = Tracker(
+                hooks.on_batch, epochs=c.epochs, steps=self.steps, chars_per_step=chars
+            )
+        if p.stopped or p.epoch >= c.epochs:
+            raise RunError(
+                f"run {self.run.path} already finished ({p.stopped or f'{p.epoch} epochs'}); "
+                f"raise --epochs to train on"
+            )
+        log.info(
+            "training %s parameters, %d steps per epoch of %d x %d characters",
+            f"{self.model.count_params():,}",
+            self.steps,
+            c.batch_size,
+            c.seq_len,
+        )
+        reason = None
+        while p.epoch < c.epochs and not p.stopped:
+            reason = self.stop_reason()
+            if reason is not None:
+                break
+            skip = p.step_in_epoch
+            self.base_seconds = p.epoch_seconds
+            if skip < self.steps:
+                callback = step_callback(
+                    config=c,
+                    progress=p,
+                    base_sum=p.loss_sum,
+                    base_count=p.loss_count,
+                    stop_after=self.stop_reason,
+                    on_event=self.event,
+                )
+                self.segment_start = time.perf_counter()
+                if c.stateful:
+                    run_stateful_epoch(
+                        self.model,
+                        self.prepared.path,
+                        seq_len=c.seq_len,
+                        batch_size=c.batch_size,
+                        epoch=p.epoch,
+                        steps=self.steps,
+                        tracker=tracker,
+                        skip=skip,
+                        callbacks=[callback],
+                    )
+                else:
+                    ds = make_dataset(
+                        self.prepared.path,
+                        "train",
+                        c.seq_len,
+                        c.batch_size,
+                        shuffle=True,
+                        seed=seed,
+                        epoch=p.epoch,
+                        skip=skip,
+                    ).take(self.steps - skip)
+                    callbacks = [callback]
+                    if tracker is not None:
+                        callbacks.append(batch_callback(tracker, p.epoch + 1))
+                    self.model.fit(
+                        shard(ds), epochs=1, shuffle=False, verbose=0, callbacks=callbacks
+                    )
+            if p.step_in_epoch >= self.steps:
+                # Evaluate, then advance, then checkpoint: a resume never re-scores an epoch.
+                row = self.evaluate()
+                p.epoch, p.step_in_epoch, p.loss_sum, p.loss_count = p.epoch + 1, 0, 0.0, 0
+                p.epoch_seconds = self.base_seconds = 0.0
+                self.segment_start = time.perf_counter()
+                self.save(last=True)
+                self.on_row(row)
+                self.observe(row, hooks)
+            else:
+                self.save(last=True)  # stopped inside the epoch: signal, budget, early stop
+        return reason or p.stopped
+
+    def observe(self, row: dict[str, Any], hooks: Hooks) -> None:
+        """Epoch-end extras that never affect training: TensorBoard and sample text."""
+        if hooks.board is not None:
+            hooks.board.write(SimpleNamespace(**row))
+        if hooks.sample_every and row["epoch"] % hooks.sample_every == 0:
+            seed_text = self.prepared.vocab.decode(read_ids(self.prepared.path, "val")[:20])
+            log_samples(self.model, self.prepared.vocab, seed_text, row["epoch"])
+
+    def validation_loss(self) -> float:
+        c = self.config
+        if not c.stateful:
+            return split_loss(self.scorer, self.prepared.path, "val", c.seq_len, c.batch_size)
+
+        def twin(streams: int) -> Any:
+            """A stateful copy for `streams` rows: the val split is shorter than the train one."""
+            from chargen.model import build_model, model_kwargs
+
+            other = build_model(**model_kwargs(c, len(self.prepared.vocab)), stateful_batch=streams)
+            other.compile(loss=self.model.loss)
+            other.set_weights(self.model.get_weights())
+            return other
+
+        return evaluate_stateful(
+            twin, self.prepared.path, seq_len=c.seq_len, batch_size=c.batch_size
+        )
+
+    def seconds(self) -> float:
+        return self.base_seconds + time.perf_counter() - self.segment_start
+
+    def event(self, kind: str) -> None:
+        if self.progress.step_in_epoch >= self.steps:
+            return  # the epoch end evaluates and checkpoints anyway
+        row = self.evaluate() if kind == "eval" else None
+        self.save(last=False)
+        if row is not None:
+            self.on_row(row)
+
+    def evaluate(self) -> dict[str, Any]:
+        """Score the val split and append a metrics row; the caller checkpoints, then reports."""
+        c, p = self.config, self.progress
+        seconds = self.seconds()
+        val = self.validation_loss()
+        improved = p.record_eval(val, c)
+        chars = p.loss_count * self.batch * c.seq_len
+        row = {
+            "epoch": p.epoch + 1,
+            "train_loss": p.loss_sum / max(1, p.loss_count),
+            "val_loss": val,
+            "val_bpc": val / LN2,
+            "chars_per_s": chars / seconds if seconds > 0 else 0.0,
+            "seconds": seconds,
+            "step": p.global_step,
+            "learning_rate": current_lr(self.model.optimizer),
+        }
+        p.history.append(row)
+        if improved:
+            self.save_weights(self.run.best_weights)
+        log.info(
+            "epoch %d step %d: train_loss %.4f val_loss %.4f val_bpc %.4f %.0f chars/s %.1fs",
+            *(row[k] for k in ("epoch", "step", "train_loss", "val_loss", "val_bpc")),
+            row["chars_per_s"],
+            row["seconds"],
+        )
+        return row
+
+    def save_weights(self, path: Path) -> None:
+        try:
+            with atomic_path(path) as tmp:
+                self.model.save_weights(tmp)
+                stamp_h5(tmp, vocab_json=self.vocab_json)
+        except OSError as exc:
+            raise TrainingError(
+                f"cannot write {path}: {exc.strerror or exc}; the previous file is kept"
+            ) from exc
+
+    def save(self, *, last: bool) -> None:
+        """Checkpoint first: it alone decides where a resume starts."""
+        if self.progress.step_in_epoch:
+            self.progress.epoch_seconds = self.seconds()
+        save_checkpoint(
+            self.run.checkpoint,
+            self.model,
+            self.progress.to_dict(),
+            config_json=self.config.to_json(),
+            vocab_json=self.vocab_json,
+        )
+        if last:
+            self.save_weights(self.run.last_weights)

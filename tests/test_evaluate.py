@@ -1,0 +1,72 @@
+"""`chargen evaluate`: nats, bits and perplexity agree with training's validation figure."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from chargen.cli import main
+from chargen.evaluate import evaluate_run, text_ids
+from chargen.vocab import Vocab
+
+
+def _best_val_bpc(run) -> float:
+    with open(run.metrics, encoding="utf-8") as fh:
+        return min(float(r["val_bpc"]) for r in csv.DictReader(fh))
+
+
+def test_val_split_matches_training_figure(trained_run) -> None:
+    ev = evaluate_run(trained_run.path, trained_run.path.parent)
+    assert ev.bits_per_char == pytest.approx(_best_val_bpc(trained_run), abs=0.02)
+    assert ev.nats_per_char == pytest.approx(ev.bits_per_char * math.log(2))
+    assert ev.perplexity == pytest.approx(math.exp(ev.nats_per_char))
+    assert ev.oov_chars == 0
+    assert ev.source.endswith("(val split)")
+    assert ev.chars > 10_000
+
+
+def test_text_ids_counts_characters_outside_the_vocabulary() -> None:
+    vocab = Vocab(tuple(" abc"))
+    ids, oov, which = text_ids("ab zc\u00e9a", vocab)
+    assert vocab.decode(ids) == "ab ca"
+    assert (oov, which) == (2, "z\u00e9")
+
+
+def test_cli_json_on_other_text(runner, trained_run, tmp_path: Path) -> None:
+    book = tmp_path / "other.txt"
+    book.write_text("The Queen said \u00bboff with his head\u00ab, twice.\n" * 40, encoding="utf-8")
+    result = runner.invoke(
+        main, ["evaluate", "--run", str(trained_run.path), "--corpus", str(book), "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["oov_chars"] == 80
+    assert record["oov_set"] == "\u00ab\u00bb"
+    assert record["chars"] == 40 * (43 - 2) - 1  # every kept character but the first
+    assert record["bits_per_char"] == pytest.approx(record["nats_per_char"] / math.log(2))
+    assert record["source"] == str(book)
+
+
+def test_cli_text_report(runner, trained_run) -> None:
+    result = runner.invoke(main, ["evaluate", "--run", str(trained_run.path)])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "run",
+        "text",
+        "characters",
+        "loss",
+        "bpc",
+        "perplexity",
+    ]
+    assert lines[3].endswith(" nats/char") and lines[4].endswith(" bits/char")
+
+
+def test_cli_rejects_two_sources(runner, trained_run) -> None:
+    result = runner.invoke(main, ["evaluate", "--corpus", "a.txt", "--data", "b.h5"])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: give at most one of --corpus and --data\n"

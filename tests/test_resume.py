@@ -1,0 +1,122 @@
+"""Resuming: a stopped and resumed run equals an uninterrupted one, row for row."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from chargen.errors import RunError
+from chargen.runs import RunDir
+from chargen.train import train
+
+TIMING = {"chars_per_s", "seconds"}  # the only columns that differ between identical runs
+
+
+def _rows(run: RunDir) -> list[dict[str, str]]:
+    with open(run.metrics, encoding="utf-8") as fh:
+        return [{k: v for k, v in r.items() if k not in TIMING} for r in csv.DictReader(fh)]
+
+
+def _run(tmp_path: Path, name: str) -> RunDir:
+    path = tmp_path / name
+    path.mkdir()
+    return RunDir(path)
+
+
+def test_stop_and_resume_equals_uninterrupted(tmp_path, tiny_config, tiny_prepared) -> None:
+    config = replace(tiny_config, epochs=2, eval_every=4, checkpoint_every=3)
+    whole = train(config, tiny_prepared, _run(tmp_path, "whole"))
+    assert whole.stopped is None
+    assert [s.step for s in whole.history] == [4, 8, 12, 15, 16, 20, 24, 28, 30]
+
+    run = _run(tmp_path, "parts")
+    first = train(replace(config, max_steps=7), tiny_prepared, run)
+    assert first.stopped == "max_steps"
+    assert [s.step for s in first.history] == [4]
+    second = train(replace(config, max_steps=20), tiny_prepared, run, resume=True)
+    assert second.stopped == "max_steps"
+    rest = train(config, tiny_prepared, run, resume=True)
+    assert rest.stopped is None
+    assert _rows(run) == _rows(whole.run)
+    assert [s.step for s in rest.history] == [4, 8, 12, 15, 16, 20, 24, 28, 30]
+    assert rest.history[-1].val_loss == pytest.approx(whole.history[-1].val_loss, rel=1e-5)
+
+
+def test_resume_of_a_finished_run_is_refused(tmp_path, tiny_config, tiny_prepared) -> None:
+    run = _run(tmp_path, "done")
+    train(tiny_config, tiny_prepared, run)
+    with pytest.raises(RunError) as info:
+        train(tiny_config, tiny_prepared, run, resume=True)
+    assert (
+        str(info.value) == f"run {run.path} already finished (1 epochs); raise --epochs to train on"
+    )
+    more = train(replace(tiny_config, epochs=2), tiny_prepared, run, resume=True)
+    assert [s.epoch for s in more.history] == [1, 2]
+
+
+def test_early_stopping_ends_with_a_checkpoint(tmp_path, tiny_config, tiny_prepared) -> None:
+    config = replace(tiny_config, epochs=50, learning_rate=0.5, early_stopping=1, eval_every=2)
+    result = train(config, tiny_prepared, _run(tmp_path, "early"))
+    assert result.stopped == "early_stopping"
+    vals = [s.val_loss for s in result.history]
+    assert vals[-1] >= min(vals[:-1])
+    assert result.run.checkpoint.is_file() and result.run.last_weights.is_file()
+
+
+def test_cli_resume_refuses_model_changes(runner, tmp_path, tiny_config, tiny_prepared) -> None:
+    from chargen.cli import main
+
+    run = _run(tmp_path, "r")
+    train(replace(tiny_config, max_steps=3), tiny_prepared, run)
+    result = runner.invoke(main, ["train", "--resume", str(run.path), "--units", "99"])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --units cannot change when resuming (the run has 8)\n"
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "chargen", *args]
+
+
+@pytest.mark.slow
+def test_signals_and_kill_resume_like_an_uninterrupted_run(tmp_path, tiny_prepared) -> None:
+    """SIGINT, SIGTERM and SIGKILL mid-run; each resumed run ends with the reference rows."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    common = ["--data", str(tiny_prepared.path), "--config", "tiny", "--seq-len", "16"]
+    common += ["--batch-size", "8", "--steps-per-epoch", "16", "--epochs", "8", "--rng-seed", "4"]
+    common += ["--eval-every", "10", "--checkpoint-every", "3"]
+    ref = tmp_path / "ref"
+    subprocess.run(
+        _cli("train", *common, "--run-dir", str(ref)), env=env, check=True, capture_output=True
+    )
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)):
+        path = tmp_path / sig.name
+        proc = subprocess.Popen(
+            _cli("train", *common, "--run-dir", str(path)),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not (path / "checkpoint.h5").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == code, err
+        if sig != signal.SIGKILL:
+            assert f"Resume with: chargen train --resume {path}" in err
+        done = subprocess.run(
+            _cli("train", "--resume", str(path)), env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert not (path / ".lock").exists()
+        assert _rows(RunDir(path)) == _rows(RunDir(ref))
