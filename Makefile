@@ -8,7 +8,7 @@ SHARED ?= ../shared
 # Offline copies of Project Gutenberg and NLTK data, used when they exist beside the project.
 export CHARGEN_CORPUS_MIRROR ?= $(wildcard $(SHARED)/gutenberg-mirror)
 export NLTK_DATA ?= $(wildcard $(SHARED)/nltk_data)
-# tiny preset, 15 short epochs (~2M characters): about half a minute on 2 cores, bpc ~2.7
+# tiny preset, 15 short epochs (~2M characters): about half a minute on 2 cores, bpc ~2.5
 DEMO_EPOCHS ?= 15
 
 .PHONY: install fmt lint test test-fast smoke demo bench clean

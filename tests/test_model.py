@@ -32,7 +32,7 @@ def test_lstm_layers_keep_cudnn_eligible_settings() -> None:
 
 def test_compiled_loss_is_sparse_crossentropy_from_logits() -> None:
     keras.utils.set_random_seed(0)
-    model = build_model(vocab_size=6, embedding_dim=4, units=8, layers=1)
+    model = build_model(vocab_size=6, embedding_dim=16, units=32, layers=2)
     compile_model(model, learning_rate=0.01, clip_norm=1.0)
     x = np.random.default_rng(0).integers(0, 6, size=(4, 5)).astype(np.int32)
     loss = model.evaluate(x, x, verbose=0)
