@@ -1,0 +1,10 @@
+"""The `chargen` command: a thin Click layer that reads options, calls core, echoes results.
+
+Commands live in one module per area and register on the group when imported here. Only this
+package imports click; TensorFlow is imported inside commands so `chargen --help` stays fast.
+"""
+
+from chargen.cli import corpus_cmds, inspect_cmds, sample_cmd, train_cmd  # noqa: F401
+from chargen.cli.base import main
+
+__all__ = ["main"]

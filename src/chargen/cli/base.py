@@ -1,0 +1,138 @@
+"""The `chargen` group, error mapping and the options several commands share."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chargen import __version__
+from chargen.errors import ChargenError
+
+# TensorFlow's C++ start-up chatter is not for users; an explicit TF_CPP_MIN_LOG_LEVEL wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow with its pre-logging-init lines ("Could not find cuda drivers...")
+    sent to /dev/null: they bypass TF_CPP_MIN_LOG_LEVEL and would clutter every command.
+    A failing import still raises normally after stderr is restored."""
+    if "tensorflow" in sys.modules or os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class ChargenGroup(click.Group):
+    """Maps ChargenError to `Error: <msg>` and its exit code; other exceptions are bugs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ChargenError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _data_dir(value: str) -> Path:
+    return Path(value)
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    default="data",
+    envvar="CHARGEN_DATA_DIR",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Cache for downloaded ebooks and prepared corpora.",
+)
+runs_dir_option = click.option(
+    "--runs-dir",
+    default="runs",
+    envvar="CHARGEN_RUNS_DIR",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where run directories (and runs/latest) live.",
+)
+corpus_options = [
+    click.option(
+        "--lowercase/--no-lowercase", default=None, help="Lowercase the text (default: no)."
+    ),
+    click.option("--no-strip", is_flag=True, help="Keep Project Gutenberg headers and footers."),
+    click.option("--encoding", default=None, help="Source encoding (default: detect)."),
+    click.option("--ascii", "ascii_", is_flag=True, help="Transliterate quotes, dashes, accents."),
+    click.option(
+        "--min-char-count",
+        type=int,
+        default=1,
+        show_default=True,
+        help="Rarer characters become one unknown symbol.",
+    ),
+    click.option("--keep-chars", metavar="REGEX", help="Keep only characters matching REGEX."),
+    click.option("--words-only", is_flag=True, help="Keep NLTK \\w+ tokens joined by spaces."),
+    click.option("--drop-stopwords", metavar="LANG", help="Drop NLTK stopwords (--words-only)."),
+]
+CLEAN_KEYS = ("ascii_", "min_char_count", "keep_chars", "words_only", "drop_stopwords")
+
+
+def clean_options(lowercase: bool | None, no_strip: bool, encoding: str | None, **kw: Any) -> Any:
+    """CleanOptions from the corpus flags shared by prepare, clean and train."""
+    from chargen.corpus import CleanOptions
+
+    return CleanOptions(
+        strip=not no_strip,
+        lowercase=bool(lowercase),
+        encoding=encoding,
+        ascii=kw["ascii_"],
+        min_char_count=kw["min_char_count"],
+        keep_chars=kw["keep_chars"],
+        words_only=kw["words_only"],
+        drop_stopwords=kw["drop_stopwords"],
+    )
+
+
+def with_options(options: list[Any]) -> Any:
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def corpus_mirror() -> str | None:
+    return os.environ.get("CHARGEN_CORPUS_MIRROR") or None
+
+
+@click.group(cls=ChargenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chargen")
+def main() -> None:
+    """Character-level LSTM text generation: prepare a corpus, train, sample.
+
+    \b
+      chargen train --corpus wonderland.txt --config tiny
+      chargen sample --seed "alice was" --temperature 0.8
+    """
+
+
+run_option = click.option(
+    "--run",
+    "run_path",
+    envvar="CHARGEN_RUN",
+    type=click.Path(path_type=Path),
+    help="Run directory [env CHARGEN_RUN; default runs/latest].",
+)

@@ -1,0 +1,124 @@
+"""`chargen sample`: generation from a trained run, streamed or as JSON."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from chargen.cli.base import (
+    import_tensorflow,
+    main,
+    run_option,
+    runs_dir_option,
+)
+from chargen.errors import ChargenError, UsageProblem
+
+
+@main.command()
+@run_option
+@click.option("--seed", "seed_text", help="Prime text the model continues; - reads stdin.")
+@click.option(
+    "--seed-file", type=click.Path(dir_okay=False, path_type=Path), help="Read the prime text."
+)
+@click.option("--length", type=int, default=500, show_default=True, help="New characters.")
+@click.option(
+    "--temperature",
+    default="1.0",
+    show_default=True,
+    help="One value or a comma-separated list (0.2,0.5,1.0): one block per value.",
+)
+@click.option("--argmax", is_flag=True, help="Always pick the most likely character.")
+@click.option("--top-k", "--top-n", "top_k", type=int, help="Sample among the K most likely.")
+@click.option("--top-p", type=float, help="Sample from the smallest set with mass >= P.")
+@click.option("--num-samples", type=int, default=1, show_default=True)
+@click.option("--rng-seed", type=int, help="Seed for reproducible sampling (default: random).")
+@click.option("--stop-at", help="End each sample before this string (e.g. a blank line).")
+@click.option("--include-seed", is_flag=True, help="Print the seed text before the sample.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the text to FILE (atomically) instead of stdout.",
+)
+@click.option("--interactive", is_flag=True, help="Prompt for seeds until an empty line or EOF.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per sample.")
+@runs_dir_option
+def sample(
+    run_path: Path | None,
+    seed_text: str | None,
+    seed_file: Path | None,
+    length: int,
+    temperature: str,
+    argmax: bool,
+    top_k: int | None,
+    top_p: float | None,
+    num_samples: int,
+    rng_seed: int | None,
+    stop_at: str | None,
+    include_seed: bool,
+    output: Path | None,
+    interactive: bool,
+    as_json: bool,
+    runs_dir: Path,
+) -> None:
+    """Generate text from a trained run, one LSTM step per character.
+
+    \b
+      chargen sample --seed "alice was" --temperature 0.8 --length 200
+      chargen sample --seed "The " --temperature 0.2,0.5,1.0 --stop-at $'\\n\\n'
+      echo "ROMEO:" | chargen sample --seed - --top-n 5 --output romeo.txt
+      chargen sample --run runs/latest --seed-file prime.txt --argmax --json
+      chargen sample --interactive --length 200
+    """
+    from chargen.errors import ConfigError
+    from chargen.sampling import SampleJob, parse_temperatures, read_seed
+
+    if length < 1:
+        raise ConfigError(f"--length must be at least 1, got {length}")
+    if num_samples < 1:
+        raise ConfigError(f"--num-samples must be at least 1, got {num_samples}")
+    temperatures = [0.0] if argmax else parse_temperatures(temperature)
+    if interactive and (seed_text is not None or seed_file is not None or output is not None):
+        raise UsageProblem("--interactive reads seeds from the prompt; drop --seed/--output")
+    raw_seed = "" if interactive else read_seed(seed_text, seed_file, sys.stdin)
+    import_tensorflow()
+    from chargen.corpus import normalise_seed
+    from chargen.generate import load_sampler, seed_options
+    from chargen.sample import Strategy
+
+    strategies = [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
+    if rng_seed is None:
+        rng_seed = secrets.randbelow(2**31)
+    run, sampler, seed = load_sampler(run_path, runs_dir, raw_seed)
+    job = SampleJob(
+        run=str(run.path), sampler=sampler, length=length, strategies=strategies,
+        num_samples=num_samples, rng_seed=rng_seed, stop_at=stop_at,
+        include_seed=include_seed, as_json=as_json,
+    )  # fmt: skip
+    if not interactive:
+        if output is None:
+            job.write(seed, sys.stdout)
+            return
+        from chargen.files import write_text_atomic
+
+        buf = io.StringIO()
+        job.write(seed, buf)
+        write_text_atomic(output, buf.getvalue())
+        click.echo(f"wrote {output}", err=True)
+        return
+    options = seed_options(sampler.vocab)
+    while True:
+        try:
+            line = click.prompt("seed", default="", show_default=False, err=True)
+        except click.exceptions.Abort:
+            click.echo(err=True)
+            return
+        if not line:
+            return
+        try:
+            job.write(normalise_seed(line, options), sys.stdout)
+        except ChargenError as exc:  # a bad seed ends this round, not the session
+            click.echo(f"Error: {exc}", err=True)
