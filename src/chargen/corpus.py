@@ -136,12 +136,6 @@ def display_encoding(encoding: str) -> str:
     return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
-def normalise(text: str) -> str:
-    """CRLF and lone CR to LF, Unicode to NFC, so one character is one vocabulary entry."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", text)
-
-
 def to_ascii(text: str) -> str:
     """Curly quotes, dashes and accents to ASCII; what has no ASCII form is dropped."""
     if text.isascii():

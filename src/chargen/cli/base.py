@@ -48,10 +48,12 @@ class ChargenGroup(click.Group):
             ctx.exit(130)
 
 
-def _data_dir(value: str) -> Path:
-    return Path(value)
-
-
+corpus_sources_option = click.option(
+    "--corpus",
+    required=True,
+    multiple=True,
+    help="File, directory, glob, -, gutenberg:ID or nltk:FILEID (repeatable).",
+)
 data_dir_option = click.option(
     "--data-dir",
     default="data",

@@ -12,6 +12,7 @@ from chargen.cli.base import (
     clean_options,
     corpus_mirror,
     corpus_options,
+    corpus_sources_option,
     data_dir_option,
     main,
     with_options,
@@ -19,12 +20,7 @@ from chargen.cli.base import (
 
 
 @main.command()
-@click.option(
-    "--corpus",
-    required=True,
-    multiple=True,
-    help="File, directory, glob, -, gutenberg:ID or nltk:FILEID (repeatable).",
-)
+@corpus_sources_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output .h5 file.")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True)
 @click.option(
@@ -68,12 +64,7 @@ def prepare(
 
 
 @main.command()
-@click.option(
-    "--corpus",
-    required=True,
-    multiple=True,
-    help="File, directory, glob, -, gutenberg:ID or nltk:FILEID (repeatable).",
-)
+@corpus_sources_option
 @with_options(corpus_options)
 @data_dir_option
 def clean(
