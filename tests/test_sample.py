@@ -110,9 +110,11 @@ def test_same_rng_seed_same_text_and_batch_samples_differ(random_model) -> None:
 def test_stream_yields_chunks_that_add_up(random_model) -> None:
     model, vocab = random_model
     sampler = Sampler(model, vocab)
-    parts = list(sampler.stream("a", 150, Strategy(temperature=0.0)))
-    assert [len(p[0]) for p in parts] == [64, 64, 22]
-    assert "".join(p[0] for p in parts) == sampler.generate("a", 150, Strategy(temperature=0.0))[0]
+    length = 2 * CHUNK + 22
+    parts = list(sampler.stream("a", length, Strategy(temperature=0.0)))
+    assert [len(p[0]) for p in parts] == [CHUNK, CHUNK, 22]
+    whole = sampler.generate("a", length, Strategy(temperature=0.0))[0]
+    assert "".join(p[0] for p in parts) == whole
 
 
 def test_seed_outside_vocabulary_is_named(random_model) -> None:
