@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import tensorflow as tf
 from click.testing import CliRunner
 
 from chargen.cli import main
@@ -96,6 +97,16 @@ def test_tensorboard_and_periodic_samples(runner: CliRunner, tiny_corpus: Path, 
     assert result.exit_code == 0, result.stderr
     events = list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     assert len(events) == 1 and events[0].stat().st_size > 0
+    tags: dict[str, list[int]] = {}
+    for event in tf.compat.v1.train.summary_iterator(str(events[0])):
+        for value in event.summary.value:
+            tags.setdefault(value.tag, []).append(event.step)
+    for scalar in ("train_loss", "val_loss", "val_bpc", "chars_per_s"):
+        assert tags[scalar] == [1, 2]
+    histograms = {t for t in tags if t not in ("train_loss", "val_loss", "val_bpc", "chars_per_s")}
+    assert {"embedding/embeddings", "logits/kernel", "logits/bias"} <= histograms
+    assert any(t.endswith("recurrent_kernel") for t in histograms)
+    assert all(tags[t] == [1, 2] for t in histograms)
     log = (run_dir / "train.log").read_text(encoding="utf-8")
     assert log.count("sample after epoch 2, temperature") == 3
     assert "sample after epoch 1," not in log

@@ -168,7 +168,7 @@ class Loop:
     def observe(self, row: dict[str, Any], hooks: Hooks) -> None:
         """Epoch-end extras that never affect training: TensorBoard and sample text."""
         if hooks.board is not None:
-            hooks.board.write(SimpleNamespace(**row))
+            hooks.board.write(SimpleNamespace(**row), self.model)
         if hooks.sample_every and row["epoch"] % hooks.sample_every == 0:
             seed_text = self.prepared.vocab.decode(read_ids(self.prepared.path, "val")[:20])
             log_samples(self.model, self.prepared.vocab, seed_text, row["epoch"])

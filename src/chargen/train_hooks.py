@@ -35,7 +35,11 @@ def batch_callback(tracker: Tracker, epoch: int) -> Any:
 
 
 class TensorBoardWriter:
-    """Per-epoch scalars (losses in nats, val bits/char, chars/s) under run/tensorboard/.
+    """Per-epoch scalars (losses in nats, val bits/char, chars/s) and weight histograms.
+
+    Histograms of every trainable variable (tag: its Keras path, e.g. `lstm/lstm_cell/kernel`)
+    show saturating gates or exploding weights that a loss curve hides; they are written once
+    per epoch, so their cost is negligible next to training.
 
     Written with tf.summary directly rather than Keras' TensorBoard callback, so stateful
     training (which does not go through `fit`) logs the same way.
@@ -54,12 +58,14 @@ class TensorBoardWriter:
         self.path = run_path / TENSORBOARD_DIR
         self._writer = tf.summary.create_file_writer(str(self.path))
 
-    def write(self, stats: Any) -> None:
+    def write(self, stats: Any, model: Any = None) -> None:
         import tensorflow as tf
 
         with self._writer.as_default():
             for name in ("train_loss", "val_loss", "val_bpc", "chars_per_s"):
                 tf.summary.scalar(name, getattr(stats, name), step=stats.epoch)
+            for weight in model.trainable_weights if model is not None else ():
+                tf.summary.histogram(weight.path, weight.value, step=stats.epoch)
         self._writer.flush()
 
     def close(self) -> None:

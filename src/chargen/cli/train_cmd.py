@@ -70,7 +70,11 @@ from chargen.errors import UsageProblem
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final summary line.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines: progress, epochs, summary.")
-@click.option("--tensorboard", is_flag=True, help="Write TensorBoard scalars to RUN/tensorboard.")
+@click.option(
+    "--tensorboard",
+    is_flag=True,
+    help="Write TensorBoard scalars and histograms to RUN/tensorboard.",
+)
 @click.option(
     "--sample-every",
     type=click.IntRange(min=1),
