@@ -108,3 +108,16 @@ def tiny_prepared(tiny_corpus: Path, tmp_path: Path):
     return prepare_corpus(
         str(tiny_corpus), CleanOptions(), val_fraction=0.1, data_dir=tmp_path / "data"
     ).prepared
+
+
+def flip_id_bytes(path: Path, split: str) -> None:
+    """Bit rot inside the ids of one split; the HDF5 structure and header stay intact."""
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        offset = h5[split].id.get_chunk_info(0).byte_offset + 16
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        raw = bytearray(fh.read(4))
+        fh.seek(offset)
+        fh.write(bytes(b ^ 0x01 for b in raw))

@@ -11,6 +11,7 @@ import pytest
 
 from chargen.cli import main
 from chargen.runs import RunDir
+from tests.conftest import flip_id_bytes
 
 
 @pytest.fixture
@@ -110,6 +111,35 @@ def test_truncated_prepared_file(runner, trained_run, tmp_path: Path) -> None:
     _truncate(damaged)
     result = runner.invoke(main, ["train", "--data", str(damaged), "--config", "tiny"])
     _one_error(result, f"{damaged} is not a readable HDF5 file (truncated or damaged?)")
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_flipped_ids_fail_their_checksum(runner, trained_run, tmp_path: Path, split: str) -> None:
+    meta = json.loads(trained_run.meta.read_text(encoding="utf-8"))
+    damaged = tmp_path / "damaged.h5"
+    shutil.copy(meta["prepared"], damaged)
+    flip_id_bytes(damaged, split)
+    run_dir = tmp_path / "new-run"
+    result = runner.invoke(
+        main, ["train", "--data", str(damaged), "--config", "tiny", "--run-dir", str(run_dir)]
+    )
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"Error: {damaged} is damaged: its {split} ids fail")
+    assert result.stderr.endswith("; delete it and prepare the corpus again\n")
+    assert result.stderr.count("\n") == 1
+    assert not run_dir.exists()
+
+
+def test_flipped_val_ids_stop_evaluate(runner, trained_run, tmp_path: Path) -> None:
+    meta = json.loads(trained_run.meta.read_text(encoding="utf-8"))
+    damaged = tmp_path / "damaged.h5"
+    shutil.copy(meta["prepared"], damaged)
+    flip_id_bytes(damaged, "val")
+    result = runner.invoke(
+        main, ["evaluate", "--run", str(trained_run.path), "--data", str(damaged)]
+    )
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"Error: {damaged} is damaged: its val ids fail")
 
 
 def test_damaged_config(runner, run_copy) -> None:

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from chargen.corpus import CleanOptions, clean_bytes
 from chargen.dataset import read_ids
-from chargen.errors import CorpusError
+from chargen.errors import CorpusError, RunError
 from chargen.generate import seed_options
 from chargen.prepare import prepare_corpus
 from chargen.vocab import UNKNOWN, Vocab
-from tests.conftest import TINY_TEXT, WONDERLAND
+from tests.conftest import TINY_TEXT, WONDERLAND, flip_id_bytes
 
 
 def test_prepared_ids_are_the_cleaned_text(tmp_path: Path) -> None:
@@ -44,6 +44,17 @@ def test_cache_is_reused_for_same_bytes_and_options(tmp_path: Path) -> None:
     assert (first.cached, again.cached, other.cached) == (False, True, False)
     assert again.prepared.path == first.prepared.path != other.prepared.path
     assert again.reports == []
+
+
+def test_damaged_cache_entry_is_rebuilt(tmp_path: Path) -> None:
+    first = prepare_corpus(str(WONDERLAND), CleanOptions(), val_fraction=0.1, data_dir=tmp_path)
+    good = read_ids(first.prepared.path, "train")
+    flip_id_bytes(first.prepared.path, "train")
+    with pytest.raises(RunError, match="train ids fail their checksum"):
+        read_ids(first.prepared.path, "train")
+    again = prepare_corpus(str(WONDERLAND), CleanOptions(), val_fraction=0.1, data_dir=tmp_path)
+    assert again.cached is False and again.prepared.path == first.prepared.path
+    assert (read_ids(again.prepared.path, "train") == good).all()
 
 
 def test_rare_characters_become_the_unknown_symbol(tmp_path: Path) -> None:

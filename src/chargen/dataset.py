@@ -90,10 +90,10 @@ def prepare(
             for key, value in attrs.items():
                 h5.attrs[key] = value
             sinks = {
-                "train": h5.create_dataset(
-                    "train", (n_train,), dtype=vocab.dtype, chunks=_chunk(n_train)
-                ),
-                "val": h5.create_dataset("val", (n_val,), dtype=vocab.dtype, chunks=_chunk(n_val)),
+                split: h5.create_dataset(
+                    split, (n,), dtype=vocab.dtype, chunks=_chunk(n), fletcher32=True
+                )
+                for split, n in (("train", n_train), ("val", n_val))
             }
             _write_ids(vocab, chunks(), sinks, n_train)
     except OSError as exc:
@@ -152,7 +152,34 @@ def _plain(value: Any) -> Any:
 def read_ids(path: Path, split: str) -> npt.NDArray[np.int32]:
     """A whole split in memory: for evaluation and tests, not for training on large corpora."""
     with h5py.File(path, "r") as h5:
-        return h5[split][:].astype(np.int32)
+        try:
+            return h5[split][:].astype(np.int32)
+        except OSError as exc:
+            raise RunError(_damaged(path, split, exc)) from exc
+
+
+def verify_ids(path: Path) -> None:
+    """Read every chunk once, so HDF5 checks each chunk's Fletcher-32 checksum.
+
+    A flipped bit in the ids would otherwise train silently on wrong characters, or fail deep
+    inside tf.data. Reading costs about a second per GB. Files written before checksums were
+    added have none to check and pass.
+    """
+    with h5py.File(path, "r") as h5:
+        for split in SPLITS:
+            ids = h5[split]
+            for start in range(0, int(ids.shape[0]), H5_CHUNK):
+                try:
+                    ids[start : start + H5_CHUNK]
+                except OSError as exc:
+                    raise RunError(_damaged(path, split, exc)) from exc
+
+
+def _damaged(path: Path, split: str, exc: OSError) -> str:
+    return (
+        f"{path} is damaged: its {split} ids fail their checksum ({exc}); "
+        f"delete it and prepare the corpus again"
+    )
 
 
 def count_windows(n_ids: int, seq_len: int) -> int:

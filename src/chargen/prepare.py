@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chargen.corpus import CleanOptions, CleanReport
-from chargen.dataset import Prepared, open_prepared, prepare
+from chargen.dataset import Prepared, open_prepared, prepare, verify_ids
 from chargen.errors import CorpusError, RunError
 from chargen.sources import load_corpus
 
@@ -54,6 +54,7 @@ def prepare_corpus(
         if out.is_file():
             try:
                 cached = open_prepared(out)
+                verify_ids(out)
                 if seq_len is None or min(cached.sizes.values()) > seq_len:
                     return PrepareResult(cached, [], cached=True)
             except RunError:

@@ -127,7 +127,7 @@ def train(
 
     from chargen.config import load_config
     from chargen.controls import parse_duration
-    from chargen.dataset import check_fits, open_prepared
+    from chargen.dataset import check_fits, open_prepared, verify_ids
     from chargen.lock import check_unlocked
     from chargen.prepare import prepare_corpus
     from chargen.runs import create_run_dir
@@ -193,6 +193,7 @@ def train(
     else:
         assert data is not None
         prepared = open_prepared(data)
+        verify_ids(data)  # a damaged file fails before a run directory exists
         config = config_for_data(config, prepared, overrides)
         stem = data.stem
     check_fits(prepared, config.seq_len)  # before anything is written
