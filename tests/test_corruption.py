@@ -130,6 +130,17 @@ def test_flipped_ids_fail_their_checksum(runner, trained_run, tmp_path: Path, sp
     assert not run_dir.exists()
 
 
+def test_flipped_ids_stop_a_resume(runner, run_copy, tmp_path: Path) -> None:
+    meta = json.loads(run_copy.meta.read_text(encoding="utf-8"))
+    damaged = tmp_path / "damaged.h5"
+    shutil.copy(meta["prepared"], damaged)
+    flip_id_bytes(damaged, "train")
+    args = ["train", "--resume", str(run_copy.path), "--data", str(damaged), "--epochs", "3"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"Error: {damaged} is damaged: its train ids fail")
+
+
 def test_flipped_val_ids_stop_evaluate(runner, trained_run, tmp_path: Path) -> None:
     meta = json.loads(trained_run.meta.read_text(encoding="utf-8"))
     damaged = tmp_path / "damaged.h5"

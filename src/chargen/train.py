@@ -16,7 +16,7 @@ from chargen import __version__
 from chargen.checkpoint import load_checkpoint
 from chargen.config import Config
 from chargen.controls import Progress, StopSignal
-from chargen.dataset import Prepared, check_fits, verify_ids
+from chargen.dataset import Prepared, check_fits
 from chargen.errors import ConfigError, RunError, TrainingError
 from chargen.files import write_text_atomic
 from chargen.lock import run_lock
@@ -134,7 +134,6 @@ def train(
     from chargen.model import build_model, compile_model, model_kwargs
 
     check_fits(prepared, config.seq_len)
-    verify_ids(prepared.path)
     if config.stateful:
         from chargen.streams import check_streams
 

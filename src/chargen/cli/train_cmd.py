@@ -250,7 +250,7 @@ def _resume(
     extras: dict[str, Any],
 ) -> None:
     from chargen.checkpoint import RESUMABLE_CHANGES
-    from chargen.dataset import open_prepared
+    from chargen.dataset import open_prepared, verify_ids
     from chargen.evaluate import run_prepared_path
     from chargen.generate import seed_options
     from chargen.lock import check_unlocked
@@ -282,6 +282,7 @@ def _resume(
         ).prepared
     else:
         prepared = open_prepared(data if data is not None else run_prepared_path(run))
+        verify_ids(prepared.path)
     _train_and_report(run_training, config, prepared, run, True, report, extras)
 
 
