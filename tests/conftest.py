@@ -110,14 +110,19 @@ def tiny_prepared(tiny_corpus: Path, tmp_path: Path):
     ).prepared
 
 
+def xor_bytes(path: Path, offset: int, count: int, mask: int) -> None:
+    """Alter `count` bytes in place, as bit rot would, leaving the rest of the file as it was."""
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        raw = fh.read(count)
+        fh.seek(offset)
+        fh.write(bytes(b ^ mask for b in raw))
+
+
 def flip_id_bytes(path: Path, split: str) -> None:
     """Bit rot inside the ids of one split; the HDF5 structure and header stay intact."""
     import h5py
 
     with h5py.File(path, "r") as h5:
         offset = h5[split].id.get_chunk_info(0).byte_offset + 16
-    with open(path, "r+b") as fh:
-        fh.seek(offset)
-        raw = bytearray(fh.read(4))
-        fh.seek(offset)
-        fh.write(bytes(b ^ 0x01 for b in raw))
+    xor_bytes(path, offset, 4, 0x01)

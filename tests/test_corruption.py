@@ -11,7 +11,7 @@ import pytest
 
 from chargen.cli import main
 from chargen.runs import RunDir
-from tests.conftest import flip_id_bytes
+from tests.conftest import flip_id_bytes, xor_bytes
 
 
 @pytest.fixture
@@ -43,11 +43,7 @@ def _flip_weight_bytes(path: Path) -> None:
         names: list[str] = []
         h5.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
         offset = h5[sorted(names)[0]].id.get_offset()
-    with open(path, "r+b") as fh:
-        fh.seek(offset)
-        raw = bytearray(fh.read(8))
-        fh.seek(offset)
-        fh.write(bytes(b ^ 0xFF for b in raw))
+    xor_bytes(path, offset, 8, 0xFF)
 
 
 def test_truncated_weights(runner, run_copy) -> None:
