@@ -90,9 +90,7 @@ def bench_train(prepared: Any, config: Any, steps: int, repeats: int) -> dict[st
         "tutorial": base.tutorial_model(vocab),
     }
     if base.torch_available():
-        variants["torch"] = base.torch_model(
-            vocab, config.embedding_dim, config.units, config.layers, config.dropout
-        )
+        variants["torch"] = _torch_model(vocab, config)
     best: dict[str, float] = {}
     for rnd in range(repeats + 1):  # round 0 warms up (tracing, XLA compilation)
         for name, model in variants.items():
@@ -100,17 +98,7 @@ def bench_train(prepared: Any, config: Any, steps: int, repeats: int) -> dict[st
             if name == "tutorial":
                 cps = base.tutorial_train(model, ids, vocab, steps=n, seconds=None, seed=rnd)
             elif name == "torch":
-                cps = base.torch_train(
-                    model,
-                    ids,
-                    seq_len=config.seq_len,
-                    batch=config.batch_size,
-                    learning_rate=config.learning_rate,
-                    clip_norm=config.clip_norm,
-                    steps=n,
-                    seconds=None,
-                    seed=rnd,
-                )
+                cps = _torch_train(model, ids, config, steps=n, seconds=None, seed=rnd)
             else:
                 cps = chargen_train(model, prepared, config, n, epoch=rnd)
             if rnd:
@@ -185,20 +173,8 @@ def bench_quality(prepared: Any, config: Any, budget: float) -> dict[str, Any]:
     bpc["tutorial"] = base.tutorial_bpc(tutorial, val, vocab, positions=5000, seed=1)
     out: dict[str, Any] = {"budget_s": budget, "val_bpc": bpc}
     if base.torch_available():
-        torch_model = base.torch_model(
-            vocab, config.embedding_dim, config.units, config.layers, config.dropout
-        )
-        base.torch_train(
-            torch_model,
-            ids,
-            seq_len=config.seq_len,
-            batch=config.batch_size,
-            learning_rate=config.learning_rate,
-            clip_norm=config.clip_norm,
-            steps=None,
-            seconds=budget,
-            seed=0,
-        )
+        torch_model = _torch_model(vocab, config)
+        _torch_train(torch_model, ids, config, steps=None, seconds=budget, seed=0)
         bpc["torch"] = base.torch_bpc(torch_model, val, seq_len=config.seq_len, batch=256)
     return out
 
@@ -242,6 +218,30 @@ def bench_gpu(prepared: Any, steps: int) -> dict[str, Any]:
         "chars_per_s": rates,
         "ratios": {"gpu_vs_cpu": rates["default_gpu"] / rates["default_cpu"]},
     }
+
+
+def _torch_model(vocab: int, config: Any) -> Any:
+    """chargen's `config` model written plainly in PyTorch."""
+    return base.torch_model(
+        vocab, config.embedding_dim, config.units, config.layers, config.dropout
+    )
+
+
+def _torch_train(
+    model: Any, ids: Any, config: Any, *, steps: int | None, seconds: float | None, seed: int
+) -> float:
+    """The PyTorch baseline trained with the config's sequence, batch, learning rate and clip."""
+    return base.torch_train(
+        model,
+        ids,
+        seq_len=config.seq_len,
+        batch=config.batch_size,
+        learning_rate=config.learning_rate,
+        clip_norm=config.clip_norm,
+        steps=steps,
+        seconds=seconds,
+        seed=seed,
+    )
 
 
 def _best_rate(fn: Any, rounds: int = 3) -> float:
