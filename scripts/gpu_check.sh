@@ -23,7 +23,7 @@ import sys
 import keras
 import tensorflow as tf
 
-from chargen import fast_lstm
+from chargen import fast_layers
 
 gpus = tf.config.list_physical_devices("GPU")
 print("GPUs:", [g.name for g in gpus] or "none")
@@ -34,7 +34,7 @@ if not gpus:
 x = tf.random.normal([8, 20, 16])
 for layer in (
     keras.layers.LSTM(64, return_sequences=True, use_cudnn=True),
-    fast_lstm.LSTM(64, return_sequences=True, use_cudnn=True),
+    fast_layers.LSTM(64, return_sequences=True, use_cudnn=True),
 ):
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(layer(x))

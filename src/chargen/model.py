@@ -8,7 +8,7 @@ from typing import Any
 
 import keras
 
-from chargen import fast_lstm
+from chargen import fast_layers
 from chargen.errors import RunError
 
 
@@ -32,14 +32,14 @@ def build_model(
     between LSTMs for the same reason. Inputs are ids, never `id / vocab` floats.
     `stateful_batch` fixes the batch size and carries state from batch to batch (char-rnn
     style training); the weights are the same as the stateless model's. `fused` picks
-    fast_lstm.LSTM (same weights, input projection hoisted out of the time loop on CPU) over
-    the plain Keras layer; the benchmark compares the two.
+    fast_layers.LSTM (same weights, input projection hoisted out of the time loop on CPU) and
+    fast_layers.Dropout (cheaper masks) over the plain Keras layers; the benchmark compares them.
     """
     if stateful_batch is None:
         inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
     else:
         inputs = keras.Input(batch_shape=(stateful_batch, None), dtype="int32", name="ids")
-    lstm = fast_lstm.LSTM if fused else keras.layers.LSTM
+    lstm = fast_layers.LSTM if fused else keras.layers.LSTM
     layer_type = {"lstm": lstm, "gru": keras.layers.GRU}[cell]
     # N(0, 1) like torch.nn.Embedding: Keras' U(-0.05, 0.05) starts every character nearly equal
     # and measurably slows early training (README, Performance)
@@ -55,7 +55,8 @@ def build_model(
         if layer_norm:  # outside the cell, so the cuDNN kernel still applies
             x = keras.layers.LayerNormalization(name=f"norm_{i}")(x)
         if dropout > 0:
-            x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
+            drop = fast_layers.Dropout if fused else keras.layers.Dropout
+            x = drop(dropout, name=f"dropout_{i}")(x)
     # float32 logits keep the softmax and loss stable under a mixed-precision policy
     logits = keras.layers.Dense(vocab_size, name="logits", dtype="float32")(x)
     return keras.Model(inputs, logits, name="chargen_lstm")
@@ -84,7 +85,8 @@ def compile_model(
 ) -> None:
     """Adam with global-norm gradient clipping; cross-entropy on logits (no softmax layer).
 
-    `jit_compile` is passed to Keras ("auto": XLA on accelerators, not on a CPU).
+    `jit_compile` is passed to Keras ("auto": XLA on accelerators, not on a CPU). A model
+    compiled with XLA draws its dropout masks with ThreeFry (fast_layers.Dropout).
     """
     optimizer = keras.optimizers.Adam(
         learning_rate=learning_rate, global_clipnorm=clip_norm if clip_norm > 0 else None
@@ -94,6 +96,9 @@ def compile_model(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=jit_compile,
     )
+    for layer in model.layers:
+        if isinstance(layer, fast_layers.Dropout):
+            layer.rng_alg = "threefry" if model.jit_compile is True else None
 
 
 def recurrent_layers(model: keras.Model) -> list[Any]:

@@ -216,7 +216,7 @@ def train(
 def _jit(wanted: bool) -> bool | str:
     """XLA when asked for on a CPU; on a GPU Keras decides, since cuDNN kernels cannot be
     compiled by XLA."""
-    from chargen.fast_lstm import gpu_available
+    from chargen.fast_layers import gpu_available
 
     return "auto" if gpu_available() else wanted
 

@@ -1,4 +1,4 @@
-"""fast_lstm.LSTM must be a drop-in keras.layers.LSTM: same outputs, gradients and weight files."""
+"""fast_layers must be drop-ins for the Keras layers: same outputs, gradients and weight files."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from chargen import fast_lstm
-from chargen.fast_lstm import fused_lstm
+from chargen import fast_layers
+from chargen.fast_layers import fused_lstm
 from chargen.model import build_model
 
 
-def _pair(units: int, dim: int, **kwargs: object) -> tuple[keras.layers.LSTM, fast_lstm.LSTM]:
+def _pair(units: int, dim: int, **kwargs: object) -> tuple[keras.layers.LSTM, fast_layers.LSTM]:
     plain = keras.layers.LSTM(units, **kwargs)
-    fused = fast_lstm.LSTM(units, **kwargs)
+    fused = fast_layers.LSTM(units, **kwargs)
     plain.build((None, None, dim))
     fused.build((None, None, dim))
     rng = np.random.default_rng(1)
@@ -87,5 +87,52 @@ def test_weights_interchange_with_plain_lstm_model(tmp_path: Path) -> None:
     fused.save_weights(path)
     plain.load_weights(path)
     ids = np.random.default_rng(0).integers(0, 11, size=(2, 9)).astype(np.int32)
-    assert [type(layer) for layer in fused.layers if "lstm" in layer.name] == [fast_lstm.LSTM] * 2
+    assert [type(layer) for layer in fused.layers if "lstm" in layer.name] == [fast_layers.LSTM] * 2
+    np.testing.assert_allclose(fused(ids).numpy(), plain(ids).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _threefry_dropout(rate: float, seed: int) -> fast_layers.Dropout:
+    layer = fast_layers.Dropout(rate, seed=seed)
+    layer.rng_alg = "threefry"
+    return layer
+
+
+def test_threefry_dropout_drops_at_rate_and_rescales() -> None:
+    layer = _threefry_dropout(0.25, seed=3)
+    step = tf.function(lambda x: layer(x, training=True), jit_compile=True)
+    x = tf.ones((64, 100, 32))
+    first, second = step(x).numpy(), step(x).numpy()
+    kept = first != 0
+    assert abs(1 - kept.mean() - 0.25) < 0.01
+    np.testing.assert_allclose(first[kept], 1 / 0.75, rtol=1e-6)
+    assert (kept != (second != 0)).mean() > 0.2  # a new mask every call
+    again = _threefry_dropout(0.25, seed=3)
+    replay = tf.function(lambda x: again(x, training=True), jit_compile=True)
+    np.testing.assert_array_equal(replay(x).numpy(), first)  # same seed, same masks
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
+
+
+def test_compile_model_uses_threefry_only_with_xla() -> None:
+    """TensorFlow's non-XLA CPU kernel has no ThreeFry: a model compiled without XLA must keep
+    the default algorithm and still train."""
+    from chargen.model import compile_model
+
+    ids = np.random.default_rng(0).integers(0, 11, size=(4, 10)).astype(np.int32)
+    for jit, alg in ((True, "threefry"), (False, None)):
+        model = build_model(vocab_size=11, embedding_dim=4, units=8, layers=2, dropout=0.3)
+        compile_model(model, learning_rate=0.01, clip_norm=5.0, jit_compile=jit)
+        drops = [layer for layer in model.layers if "dropout" in layer.name]
+        assert [type(d) for d in drops] == [fast_layers.Dropout] * 2
+        assert [d.rng_alg for d in drops] == [alg, alg]
+        loss = model.train_on_batch(ids[:, :-1], ids[:, 1:])
+        assert np.isfinite(loss)
+
+
+def test_weights_with_dropout_interchange_with_plain_model(tmp_path: Path) -> None:
+    args = {"vocab_size": 11, "embedding_dim": 4, "units": 8, "layers": 2, "dropout": 0.2}
+    fused, plain = build_model(**args, fused=True), build_model(**args, fused=False)
+    path = tmp_path / "w.weights.h5"
+    fused.save_weights(path)
+    plain.load_weights(path)
+    ids = np.random.default_rng(0).integers(0, 11, size=(2, 9)).astype(np.int32)
     np.testing.assert_allclose(fused(ids).numpy(), plain(ids).numpy(), rtol=1e-5, atol=1e-6)
