@@ -23,6 +23,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from chargen.accel import tune_allocator  # noqa: E402
+
+# The allocator setting `chargen train` uses, made before any framework starts its threads; it
+# holds for every model in this process, baselines included, so the ratios stay like for like.
+tune_allocator()
+
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402
 from bench_report import SECTIONS, format_table  # noqa: E402

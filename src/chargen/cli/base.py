@@ -19,7 +19,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def import_tensorflow() -> None:
     """Import TensorFlow with its pre-logging-init lines ("Could not find cuda drivers...")
     sent to /dev/null: they bypass TF_CPP_MIN_LOG_LEVEL and would clutter every command.
-    A failing import still raises normally after stderr is restored."""
+    A failing import still raises normally after stderr is restored. The allocator is tuned
+    first, while this is the only thread (accel.tune_allocator)."""
+    from chargen.accel import tune_allocator
+
+    tune_allocator()
     if "tensorflow" in sys.modules or os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
         return
     sys.stderr.flush()
