@@ -86,13 +86,14 @@ def _save_generator(model: Any, vocab: Vocab, path: Path) -> None:
             rng = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
             greedy = temperature <= 0.0
             temp = tf.maximum(temperature, 1e-6)
+            weights = sampler._weights(1)
             for t in tf.range(length):
                 step_seed = tf.stack([rng[0], rng[1] + t])
                 next_ids = pick_next(
                     logits, temp, tf.constant(0), tf.constant(1.0), greedy, step_seed
                 )
                 out = out.write(t, next_ids[0])
-                new_logits, new_states = sampler._step(next_ids, states)
+                new_logits, new_states = sampler._step(next_ids, states, weights)
                 # one sample: keep the static batch of 1 so the loop's shapes stay fixed
                 logits = tf.ensure_shape(new_logits, logits.shape)
                 states = [
