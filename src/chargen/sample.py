@@ -74,14 +74,6 @@ def filter_logits(
     return tf.where(logits >= threshold, logits, tf.fill(tf.shape(logits), -np.inf))
 
 
-def gumbel_noise(shape: Any, seed: tf.Tensor, alg: str = "auto_select") -> tf.Tensor:
-    """-log(-log(U)) for U uniform in (0, 1): argmax(logits + noise) samples softmax(logits)."""
-    uniform = tf.random.stateless_uniform(
-        shape, seed=seed, minval=np.finfo(np.float32).tiny, maxval=1.0, alg=alg
-    )
-    return -tf.math.log(-tf.math.log(uniform))
-
-
 def pick_next(
     logits: tf.Tensor,
     temperature: tf.Tensor,
@@ -89,15 +81,12 @@ def pick_next(
     top_p: tf.Tensor,
     greedy: tf.Tensor,
     seed: tf.Tensor,
-    noise: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """Next ids [B] from logits [B, V]: argmax when `greedy`, else a stateless draw from `seed`.
 
     The draw is Gumbel-max (argmax of logits/T plus Gumbel noise), which samples exactly the
     softmax distribution with one elementwise pass. The sort behind top-k/top-p runs only when
     one of them is set: at a batch of 64 it would otherwise cost as much as the LSTM step.
-    `noise` (gumbel_noise of the logits' shape) replaces the draw from `seed`: a compiled loop
-    draws a whole chunk's noise in one vectorised call instead of one small call per step.
     """
     scaled = tf.cast(logits, tf.float32) / temperature
     filtered = tf.cond(
@@ -105,9 +94,10 @@ def pick_next(
         lambda: filter_logits(logits, temperature, top_k, top_p),
         lambda: scaled,
     )
-    if noise is None:
-        noise = gumbel_noise(tf.shape(filtered), seed)
-    drawn = tf.argmax(filtered + noise, axis=-1, output_type=tf.int32)
+    uniform = tf.random.stateless_uniform(
+        tf.shape(filtered), seed=seed, minval=np.finfo(np.float32).tiny, maxval=1.0
+    )
+    drawn = tf.argmax(filtered - tf.math.log(-tf.math.log(uniform)), axis=-1, output_type=tf.int32)
     best = tf.argmax(logits, axis=-1, output_type=tf.int32)
     return tf.where(greedy, best, drawn)
 
@@ -195,9 +185,6 @@ class Sampler:
         self._n_states = [
             2 if isinstance(cell, keras.layers.LSTMCell) else 1 for cell in self._cells
         ]
-        # ThreeFry vectorises under XLA where the default Philox does not (fast_layers.Dropout);
-        # TensorFlow's own kernels have no ThreeFry
-        self._rng_alg = "threefry" if jit_compile else "auto_select"
         self._prime_fn = tf.function(self._prime, reduce_retracing=True)
         self._chunk_fn = self._compile_chunk(jit_compile)
 
@@ -274,8 +261,7 @@ class Sampler:
         weights = self._weights(logits.shape[0])
         for t in tf.range(CHUNK):
             step_seed = tf.stack([seed[0], seed[1] + offset + t])
-            noise = gumbel_noise(tf.shape(logits), step_seed, alg=self._rng_alg)
-            ids = pick_next(logits, temperature, top_k, top_p, greedy, step_seed, noise)
+            ids = pick_next(logits, temperature, top_k, top_p, greedy, step_seed)
             out = out.write(t, ids)
             logits, states = self._step(ids, states, weights)
         return tf.transpose(out.stack()), logits, states
