@@ -302,7 +302,12 @@ def run(
     config = load_config("default")
     prepared = prepare_shakespeare(work)
     results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__, "quick": quick},
+        "machine": {
+            "cpus": os.cpu_count(),
+            **system.cpu_info(),
+            "tensorflow": tf.__version__,
+            "quick": quick,
+        },
         "config": "default",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

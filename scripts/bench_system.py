@@ -35,6 +35,27 @@ def synthetic_corpus(path: Path, megabytes: int, sources: Path = SHARED) -> int:
     return written
 
 
+def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
+    """CPU model and widest vector extension: figures from an AVX-512 host and an AVX2 host of
+    the same model name differ (PyTorch's kernels use AVX-512, TensorFlow's wheels AVX2)."""
+    info = {"model": "unknown", "vector_isa": "unknown"}
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return info
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            info["model"] = value.strip()
+        elif key.strip() == "flags":
+            flags = set(value.split())
+            info["vector_isa"] = next(
+                (isa for isa in ("avx512f", "avx2", "avx", "sse4_2") if isa in flags), "other"
+            )
+            break
+    return info
+
+
 def run_measured(args: list[str], *, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a child to completion; wall seconds, peak RSS in MB and the tail of its output."""
     child_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}

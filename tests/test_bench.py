@@ -106,3 +106,11 @@ def test_main_writes_json_and_rejects_unknown_sections(tmp_path: Path, capsys) -
     data = json.loads(out.read_text())
     assert data["gpu"] == {"skipped": "no GPU visible to TensorFlow"}
     assert data["machine"]["quick"] is True
+    assert data["machine"]["vector_isa"] in {"avx512f", "avx2", "avx", "sse4_2", "other", "unknown"}
+
+
+def test_cpu_info_reads_the_widest_vector_extension(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("model name\t: Test CPU 9000\nflags\t\t: fpu sse4_2 avx avx2 fma\n")
+    assert system.cpu_info(cpuinfo) == {"model": "Test CPU 9000", "vector_isa": "avx2"}
+    assert system.cpu_info(tmp_path / "absent")["vector_isa"] == "unknown"
