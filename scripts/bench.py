@@ -23,11 +23,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chargen.accel import tune_allocator  # noqa: E402
+from chargen.cli.base import import_tensorflow  # noqa: E402
 
-# The allocator setting `chargen train` uses, made before any framework starts its threads; it
-# holds for every model in this process, baselines included, so the ratios stay like for like.
-tune_allocator()
+# TensorFlow imported as `chargen train` imports it: the allocator tuned first, before any
+# framework starts its threads (it holds for every model in this process, baselines included,
+# so the ratios stay like for like), and the pre-logging lines kept off the terminal.
+import_tensorflow()
 
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402

@@ -111,8 +111,8 @@ def measure_prepare(corpus: Path, out: Path) -> dict[str, Any]:
 TRAIN_SNIPPET = """
 import sys
 from pathlib import Path
-from chargen.accel import tune_allocator
-tune_allocator()  # as `chargen train` does
+from chargen.cli.base import import_tensorflow
+import_tensorflow()  # as `chargen train` does: allocator tuned, quiet import
 from chargen.dataset import make_dataset, open_prepared
 from chargen.model import build_model, compile_model
 p = open_prepared(Path(sys.argv[1])); steps = int(sys.argv[2])
