@@ -20,8 +20,9 @@ from chargen.vocab import Vocab
 # characters per compiled call: a fixed shape, so XLA compiles once. Each call costs about 1 ms
 # of dispatch, so 256 steps keep that under 10% of a one-sample chunk on a CPU.
 CHUNK = 256
-# up to this many samples a step is bound by reading the weights (lstm_weights, `split`)
-SPLIT_BATCH = 8
+# up to this many samples the matrices are split in halves (lstm_weights): a gain for one
+# sample (1.09x), a loss from 4 samples on (0.82x at 4, 0.88x at 8, 0.92x at 16)
+SPLIT_BATCH = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,8 +121,8 @@ def lstm_weights(cell: Any, embeddings: Any = None, *, split: bool = False) -> d
     With `embeddings` (the first layer), the input projection becomes a table: embeddings @
     kernel + bias, one row per character, so a step gathers a row instead of multiplying.
     `split` cuts the matrices into two column halves, two independent products: for one
-    sample, where a [1, U] x [U, 4U] product is bound by memory bandwidth, that measured 11%
-    faster per character; at a batch of 64, 6% slower.
+    sample, where a [1, U] x [U, 4U] product is bound by memory bandwidth, that measured 9-11%
+    faster per character; from 4 samples on, slower (SPLIT_BATCH).
     """
     dtype = cell.compute_dtype
     kernel = tf.cast(cell.kernel, dtype)
