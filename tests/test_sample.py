@@ -163,3 +163,18 @@ def test_small_and_large_batches_generate_the_same_text(random_model) -> None:
     one = sampler.generate("abc", 40, Strategy(temperature=0.0))
     many = sampler.generate("abc", 40, Strategy(temperature=0.0), num_samples=SPLIT_BATCH + 1)
     assert many == one * (SPLIT_BATCH + 1)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_sampling_a_model_built_for_mixed_precision(cell: str) -> None:
+    """Samples during `train --mixed-precision` come from a model whose layers compute in
+    bfloat16; the sampler keeps its loop state in float32 and must still run."""
+    from chargen.accel import precision
+
+    vocab = Vocab.from_text("abcdefgh .")
+    with precision("bfloat16"):
+        model = build_model(
+            vocab_size=len(vocab), embedding_dim=6, units=12, layers=2, cell=cell, layer_norm=True
+        )
+        text = Sampler(model, vocab, jit_compile=False).generate("abc", 20, Strategy())[0]
+    assert len(text) == 20 and set(text) <= set(vocab.chars)

@@ -122,9 +122,10 @@ def lstm_weights(cell: Any, embeddings: Any = None, *, split: bool = False) -> d
     kernel + bias, one row per character, so a step gathers a row instead of multiplying.
     `split` cuts the matrices into two column halves, two independent products: for one
     sample, where a [1, U] x [U, 4U] product is bound by memory bandwidth, that measured 9-11%
-    faster per character; from 4 samples on, slower (SPLIT_BATCH).
+    faster per character; from 4 samples on, slower (SPLIT_BATCH). Always float32, the
+    variables' dtype, whatever precision the model was trained in.
     """
-    dtype = cell.compute_dtype
+    dtype = tf.float32
     kernel = tf.cast(cell.kernel, dtype)
     recurrent = tf.cast(cell.recurrent_kernel, dtype)
     bias = tf.cast(cell.bias, dtype)
@@ -209,6 +210,9 @@ class Sampler:
     def _step(
         self, ids: tf.Tensor, states: list[tf.Tensor], weights: list[dict[str, Any] | None]
     ) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        """One character for every sample. Outputs and states are float32 between layers: a
+        model built under a mixed-precision policy (sampling during training) has Keras layers
+        that compute in float16 or bfloat16, and the loops carry float32 states."""
         x = None
         new_states: list[tf.Tensor] = []
         at = 0
@@ -222,7 +226,8 @@ class Sampler:
                 x, cell_states = cell(x, list(states[at : at + n]), training=False)
             if norm is not None:
                 x = norm(x, training=False)
-            new_states += list(cell_states)
+            x = tf.cast(x, tf.float32)
+            new_states += [tf.cast(s, tf.float32) for s in cell_states]
             at += n
         return self._dense(x, training=False), new_states
 
