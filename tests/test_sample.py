@@ -150,7 +150,7 @@ def test_lstm_step_matches_the_keras_cell(split: bool, first_layer: bool) -> Non
     c = tf.constant(rng.normal(size=(batch, units)).astype(np.float32))
     expected_h, (_, expected_c) = cell(x, [h, c])
     weights = lstm_weights(cell, embeddings if first_layer else None, split=split)
-    assert len(weights["recurrent"]) == (2 if split else 1)
+    assert weights["recurrent"].shape == ((2, units, 2 * units) if split else (units, 4 * units))
     got_h, got_c = lstm_step(ids if first_layer else x, h, c, weights)
     np.testing.assert_allclose(got_h.numpy(), expected_h.numpy(), atol=1e-5)
     np.testing.assert_allclose(got_c.numpy(), expected_c.numpy(), atol=1e-5)

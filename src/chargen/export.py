@@ -86,7 +86,7 @@ def _save_generator(model: Any, vocab: Vocab, path: Path) -> None:
             rng = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
             greedy = temperature <= 0.0
             temp = tf.maximum(temperature, 1e-6)
-            weights = sampler._weights(1)
+            weights = sampler._weights()
             for t in tf.range(length):
                 step_seed = tf.stack([rng[0], rng[1] + t])
                 next_ids = pick_next(

@@ -20,8 +20,8 @@ from chargen.vocab import Vocab
 # characters per compiled call: a fixed shape, so XLA compiles once. Each call costs about 1 ms
 # of dispatch, so 256 steps keep that under 10% of a one-sample chunk on a CPU.
 CHUNK = 256
-# up to this many samples the matrices are split in halves (lstm_weights): a gain for one
-# sample (1.09x), a loss from 4 samples on (0.82x at 4, 0.88x at 8, 0.92x at 16)
+# up to this many samples the matrices are split in halves (lstm_weights): 1.21-1.31x chars/s
+# for one sample, 0.72x at 4, 0.82x at 16, 0.93x at 64 (same process)
 SPLIT_BATCH = 1
 
 
@@ -120,9 +120,9 @@ def lstm_weights(cell: Any, embeddings: Any = None, *, split: bool = False) -> d
 
     With `embeddings` (the first layer), the input projection becomes a table: embeddings @
     kernel + bias, one row per character, so a step gathers a row instead of multiplying.
-    `split` cuts the matrices into two column halves, two independent products: for one
-    sample, where a [1, U] x [U, 4U] product is bound by memory bandwidth, that measured 9-11%
-    faster per character; from 4 samples on, slower (SPLIT_BATCH). Always float32, the
+    `split` stacks the two column halves of each matrix, [2, D, 2U], for one batched product:
+    XLA hands the two halves to two threads, where a single [1, U] x [U, 4U] product runs on
+    one core and is bound by its memory bandwidth (SPLIT_BATCH). Always float32, the
     variables' dtype, whatever precision the model was trained in.
     """
     dtype = tf.float32
@@ -131,8 +131,8 @@ def lstm_weights(cell: Any, embeddings: Any = None, *, split: bool = False) -> d
     bias = tf.cast(cell.bias, dtype)
     half = 2 * cell.units
 
-    def blocks(m: tf.Tensor) -> list[tf.Tensor]:
-        return [m[:, :half], m[:, half:]] if split else [m]
+    def blocks(m: tf.Tensor) -> tf.Tensor:
+        return tf.stack([m[:, :half], m[:, half:]]) if split else m
 
     # sigmoid(scale * z) with 2 on the cell-input gate: tanh(g) = 2 sigmoid(2 g) - 1, so one
     # sigmoid covers all four gates. XLA's CPU code for transcendentals on column slices of
@@ -147,17 +147,24 @@ def lstm_weights(cell: Any, embeddings: Any = None, *, split: bool = False) -> d
     return weights
 
 
+def _project(v: tf.Tensor, m: tf.Tensor) -> tf.Tensor:
+    """v [B, D] times m: a [D, N] matrix, or [P, D, N / P] column blocks (lstm_weights)."""
+    if m.shape.rank == 2:
+        return v @ m
+    batch = tf.shape(v)[0]
+    blocks = tf.matmul(tf.broadcast_to(v[None], [m.shape[0], batch, v.shape[-1]]), m)
+    return tf.reshape(tf.transpose(blocks, [1, 0, 2]), [batch, -1])
+
+
 def lstm_step(
     x: tf.Tensor, h: tf.Tensor, c: tf.Tensor, weights: dict[str, Any]
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """One step of keras.layers.LSTMCell (gates i, f, c, o): (h, c). `x` is ids [B] where the
     weights hold a table (first layer), else inputs [B, D]."""
     if "table" in weights:
-        parts = [h @ r for r in weights["recurrent"]]
-        z = tf.gather(weights["table"], x) + tf.concat(parts, axis=1)
+        z = tf.gather(weights["table"], x) + _project(h, weights["recurrent"])
     else:
-        pairs = zip(weights["kernel"], weights["recurrent"], strict=True)
-        z = tf.concat([x @ k + h @ r for k, r in pairs], axis=1) + weights["bias"]
+        z = _project(x, weights["kernel"]) + _project(h, weights["recurrent"]) + weights["bias"]
     i, f, g, o = tf.split(tf.sigmoid(z * weights["scale"]), 4, axis=1)
     c = f * c + i * (2 * g - 1)
     return o * tf.tanh(c), c
@@ -188,16 +195,19 @@ class Sampler:
             2 if isinstance(cell, keras.layers.LSTMCell) else 1 for cell in self._cells
         ]
         self._prime_fn = tf.function(self._prime, reduce_retracing=True)
+        self._jit = jit_compile
         self._chunk_fn = self._compile_chunk(jit_compile)
 
     def _compile_chunk(self, jit_compile: bool) -> Callable[..., Any]:
         return tf.function(self._chunk, jit_compile=jit_compile, reduce_retracing=True)
 
-    def _weights(self, batch: int | None) -> list[dict[str, Any] | None]:
+    def _weights(self, batch: int | None = None) -> list[dict[str, Any] | None]:
         """Per recurrent layer, the tensors of lstm_step, or None to call the Keras cell.
 
         Read from the variables inside each traced call (a sampler made during training sees
-        the current weights); XLA computes them once per chunk, not once per character.
+        the current weights); XLA computes them once per chunk, not once per character. `batch`
+        (static) lets a compiled loop split the matrices for a single sample; None (the seed,
+        uncompiled loops, where a batched product costs more than it saves) never splits.
         """
         split = batch is not None and batch <= SPLIT_BATCH
         return [
@@ -243,7 +253,7 @@ class Sampler:
         batch = tf.shape(seed_ids)[0]
         states = self._zero_states(batch)
         logits = tf.zeros([batch, len(self.vocab)])
-        weights = self._weights(seed_ids.shape[0])
+        weights = self._weights()
         for t in tf.range(tf.shape(seed_ids)[1]):
             tf.autograph.experimental.set_loop_options(
                 shape_invariants=[(logits, tf.TensorShape([None, None]))]
@@ -264,7 +274,7 @@ class Sampler:
     ) -> tuple[tf.Tensor, tf.Tensor, list[tf.Tensor]]:
         """CHUNK steps of pick -> feed back, entirely inside one graph."""
         out = tf.TensorArray(tf.int32, size=CHUNK)
-        weights = self._weights(logits.shape[0])
+        weights = self._weights(logits.shape[0] if self._jit else None)
         for t in tf.range(CHUNK):
             step_seed = tf.stack([seed[0], seed[1] + offset + t])
             ids = pick_next(logits, temperature, top_k, top_p, greedy, step_seed)
