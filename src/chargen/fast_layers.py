@@ -26,6 +26,17 @@ def gpu_available() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+def standard_cell(cell: Any) -> bool:
+    """Whether `cell` is the standard LSTM (bias, tanh, sigmoid gates) that the hand-written
+    steps here and in the sampler (sample.lstm_step) compute."""
+    return (
+        isinstance(cell, keras.layers.LSTMCell)
+        and cell.use_bias
+        and cell.activation is keras.activations.tanh
+        and cell.recurrent_activation is keras.activations.sigmoid
+    )
+
+
 @keras.saving.register_keras_serializable(package="chargen")
 class LSTM(keras.layers.LSTM):
     """`keras.layers.LSTM` with the input projection hoisted out of the time loop on CPU.
@@ -42,9 +53,7 @@ class LSTM(keras.layers.LSTM):
             and not self.unroll
             and not cell.dropout
             and not cell.recurrent_dropout
-            and cell.use_bias
-            and cell.activation is keras.activations.tanh
-            and cell.recurrent_activation is keras.activations.sigmoid
+            and standard_cell(cell)
             and self.use_cudnn is not True
             and not gpu_available()
         )

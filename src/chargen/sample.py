@@ -103,18 +103,6 @@ def pick_next(
     return tf.where(greedy, best, drawn)
 
 
-def lstm_steppable(cell: Any) -> bool:
-    """Whether lstm_step computes what this Keras cell computes (the standard LSTM)."""
-    import keras
-
-    return (
-        isinstance(cell, keras.layers.LSTMCell)
-        and cell.use_bias
-        and cell.activation is keras.activations.tanh
-        and cell.recurrent_activation is keras.activations.sigmoid
-    )
-
-
 def lstm_weights(cell: Any, embeddings: Any = None, *, split: bool = False) -> dict[str, Any]:
     """One LSTM cell's weights laid out for lstm_step.
 
@@ -209,10 +197,12 @@ class Sampler:
         (static) lets a compiled loop split the matrices for a single sample; None (the seed,
         uncompiled loops, where a batched product costs more than it saves) never splits.
         """
+        from chargen.fast_layers import standard_cell
+
         split = batch is not None and batch <= SPLIT_BATCH
         return [
             lstm_weights(cell, self._embedding.embeddings if i == 0 else None, split=split)
-            if lstm_steppable(cell)
+            if standard_cell(cell)
             else None
             for i, cell in enumerate(self._cells)
         ]
