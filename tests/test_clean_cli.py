@@ -43,6 +43,19 @@ def test_clean_options_and_stdin(runner: CliRunner) -> None:
     assert result.stdout == "bc d"  # the filter drops line breaks too
 
 
+def test_clean_reads_a_utf16_copy_of_the_book(runner: CliRunner, tmp_path: Path) -> None:
+    """Wonderland saved as Windows "Unicode" (UTF-16 LE with its mark, CRLF): the same book."""
+    wide = tmp_path / "wonderland-utf16.txt"
+    wide.write_bytes(WONDERLAND.read_bytes().decode("ascii").encode("utf-16"))
+    expected = runner.invoke(main, ["clean", "--corpus", str(WONDERLAND)])
+    result = runner.invoke(main, ["clean", "--corpus", str(wide)])
+    assert result.exit_code == 0
+    assert result.stdout == expected.stdout
+    assert result.stderr == expected.stderr.replace(str(WONDERLAND), str(wide)).replace(
+        "encoding utf-8", "encoding utf-16"
+    )
+
+
 def test_clean_no_strip_and_latin1(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "fr.txt"
     path.write_bytes(era_bytes("2000s"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import subprocess
 import sys
@@ -100,6 +101,72 @@ def test_explicit_encoding_and_undecodable_bytes() -> None:
         clean_bytes(b"abc \x81\xff def\n", CleanOptions(), source="f")
     with pytest.raises(CorpusError, match=r"^f is not valid utf-8 \(byte 4\)$"):
         clean_bytes(b"abc \xff def\n", CleanOptions(encoding="utf-8"), source="f")
+
+
+WIDE = {
+    "utf-16 le": codecs.BOM_UTF16_LE,
+    "utf-16 be": codecs.BOM_UTF16_BE,
+    "utf-32 le": codecs.BOM_UTF32_LE,
+    "utf-32 be": codecs.BOM_UTF32_BE,
+}
+
+
+def _wide(text: str, kind: str) -> bytes:
+    """`text` as a Windows "Unicode" file: byte-order mark, then fixed-order code units."""
+    family, order = kind.split()
+    return WIDE[kind] + text.encode(f"{family}-{order}")
+
+
+@pytest.mark.parametrize("kind", sorted(WIDE))
+def test_utf16_and_utf32_are_known_by_their_byte_order_mark(kind: str) -> None:
+    """The German 2020s book, its BOM and CRLF kept, cleans to what its UTF-8 bytes give."""
+    utf8 = clean_bytes(era_bytes("2020s-nospace"), CleanOptions(), source="u")
+    text = era_bytes("2020s-nospace").decode("utf-8-sig")
+    wide = clean_bytes(_wide(text, kind), CleanOptions(), source="w")
+    assert wide.text == utf8.text and "Tr\u00e4umen" in wide.text
+    assert wide.report.encoding == kind.split()[0]
+    assert (wide.report.removed_top, wide.report.removed_bottom) == (
+        utf8.report.removed_top,
+        utf8.report.removed_bottom,
+    )
+
+
+@pytest.mark.parametrize("kind", ["utf-16 be", "utf-32 le"])
+def test_wide_files_stream_in_small_blocks(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tail is read from the middle of the file: aligned to the code unit, in the order
+    the mark gave (EDGE 4095 puts the seek off the unit; astral characters span two units)."""
+    header, body, footer = ERAS["2010s"]
+    body = [line + " \U0001d11e" for line in body] * 300
+    text = "\r\n".join(header + body + footer) + "\r\n"
+    data = _wide(text, kind)
+    monkeypatch.setattr(document, "EDGE", 4095)
+    monkeypatch.setattr(document, "BLOCK", 777)
+    streamed = Document("s", bytes_opener(data), CleanOptions())
+    assert "".join(streamed.chunks()) == "\n".join(body) + "\n"
+    assert (streamed.report.removed_top, streamed.report.removed_bottom) == (
+        len(header),
+        len(footer),
+    )
+
+
+def test_wide_text_errors_and_explicit_order() -> None:
+    plain = "Plain text in UTF-16.\n" * 20
+    with pytest.raises(
+        CorpusError,
+        match=r"^n looks binary \(NUL byte at 1\), not a text file "
+        r"\(UTF-16 without a byte-order mark\? pass --encoding utf-16-le\)$",
+    ):
+        clean_bytes(plain.encode("utf-16-le"), CleanOptions(), source="n")
+    with pytest.raises(CorpusError, match=r"pass --encoding utf-16-be\)$"):
+        clean_bytes(plain.encode("utf-16-be"), CleanOptions(), source="n")
+    explicit = CleanOptions(encoding="utf-16-le")
+    assert clean_bytes(plain.encode("utf-16-le"), explicit, source="x").text == plain
+    with pytest.raises(CorpusError, match=r"^z looks binary \(NUL character at 3\)"):
+        clean_bytes(_wide("abc\x00def\n", "utf-16 le"), CleanOptions(), source="z")
+    with pytest.raises(CorpusError, match=r"^o is not valid utf-16 \(it ends mid-character\)$"):
+        clean_bytes(_wide("abc\n", "utf-16 le") + b"x", CleanOptions(), source="o")
+    with pytest.raises(CorpusError, match=r"^w is empty$"):
+        clean_bytes(_wide(" \r\n\n ", "utf-16 be"), CleanOptions(), source="w")
 
 
 def test_binary_and_empty_are_rejected() -> None:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from chargen.cli import main
-from chargen.errors import ConfigError, UsageProblem
+from chargen.errors import ConfigError, CorpusError, UsageProblem
 from chargen.sampling import cut_at, parse_temperatures, read_seed, stream_until
 
 
@@ -42,6 +42,17 @@ def test_read_seed_sources(tmp_path: Path) -> None:
         read_seed("-", None, io.StringIO("\n"))
     with pytest.raises(UsageProblem, match=r"^seed file not found: .*nope.txt$"):
         read_seed(None, tmp_path / "nope.txt", io.StringIO())
+    # files from Windows editors: marks dropped, the encoding detected as for a corpus
+    for data, expected in (
+        ("\ufeffAlice was\r\n".encode(), "Alice was"),
+        ("Alice was\n".encode("utf-16"), "Alice was"),
+        ("Alice \u00e9tait\n".encode("cp1252"), "Alice \u00e9tait"),
+    ):
+        prime.write_bytes(data)
+        assert read_seed(None, prime, io.StringIO()) == expected
+    prime.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(CorpusError, match=r"^.*prime.txt looks binary \(NUL byte at 8\)"):
+        read_seed(None, prime, io.StringIO())
 
 
 def test_cut_at() -> None:

@@ -19,9 +19,11 @@ from chargen.corpus import (
     CleanOptions,
     CleanReport,
     Transform,
-    check_text,
+    code_unit,
     detect_encoding,
     display_encoding,
+    fixed_order,
+    validate,
 )
 from chargen.errors import CorpusError
 
@@ -76,23 +78,14 @@ class Document:
             self.encoding, self.replaced = detect_encoding(hashed(), self.source)
         else:
             self.encoding = self.options.encoding
-            decoder = codecs.getincrementaldecoder(self.encoding)()
-            offset = 0
-            for block in hashed():
-                check_text(block, self.source, offset)
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError as exc:
-                    raise CorpusError(
-                        f"{self.source} is not valid {self.encoding} (byte {offset + exc.start})"
-                    ) from exc
-                offset += len(block)
+            validate(hashed(), self.encoding, self.source)
         self.sha256, self.size = digest.hexdigest(), size
-        if blank:
+        if blank:  # UTF-16/32 whitespace is not blank bytes: _plan finds those empty
             raise CorpusError(f"{self.source} is empty")
 
-    def _text(self, data: bytes, final: bool) -> str:
-        text = codecs.getincrementaldecoder(self.encoding)(errors="replace").decode(data, final)
+    def _text(self, data: bytes, final: bool, encoding: str | None = None) -> str:
+        decoder = codecs.getincrementaldecoder(encoding or self.encoding)(errors="replace")
+        text = decoder.decode(data, final)
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def _plan(self) -> None:
@@ -102,10 +95,12 @@ class Document:
                 head = tail = self._text(fh.read(), True)
                 whole = True
             else:
-                head = self._text(fh.read(EDGE), False)
+                raw = fh.read(EDGE)
+                head = self._text(raw, False)
                 head = head[: head.rfind("\n") + 1]
-                fh.seek(self.size - EDGE)
-                tail = self._text(fh.read(), True)
+                start = self.size - EDGE
+                fh.seek(start - start % code_unit(self.encoding))
+                tail = self._text(fh.read(), True, fixed_order(self.encoding, raw))
                 tail = tail[tail.find("\n") + 1 :]
                 whole = False
         hl, tl = head.split("\n"), tail.split("\n")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+from chargen.corpus import detect_encoding
 from chargen.errors import ConfigError, UsageProblem
 
 
@@ -42,11 +43,15 @@ def read_seed(seed: str | None, seed_file: Path | None, stdin: IO[str]) -> str:
         raise UsageProblem("give exactly one of --seed and --seed-file")
     if seed_file is not None:
         try:
-            text = seed_file.read_text(encoding="utf-8")
+            data = seed_file.read_bytes()
         except FileNotFoundError:
             raise UsageProblem(f"seed file not found: {seed_file}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageProblem(f"cannot read seed file {seed_file}: {exc}") from None
+        except OSError as exc:
+            raise UsageProblem(f"cannot read seed file {seed_file}: {exc.strerror}") from None
+        # decoded as a corpus is (byte-order marks, UTF-8, Windows-1252): a mark left in the
+        # text would be primed as a character the model never saw
+        encoding, _ = detect_encoding([data], str(seed_file))
+        text = data.decode(encoding, errors="replace")
     elif seed == "-":
         text = stdin.read()
     else:
