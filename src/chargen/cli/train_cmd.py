@@ -66,7 +66,7 @@ from chargen.errors import UsageProblem
 @click.option(
     "--mixed-precision",
     type=click.Choice(["float16", "bfloat16"]),
-    help="Compute dtype; weights stay float32 (GPU: float16, recent CPUs: bfloat16).",
+    help="Compute dtype on a GPU; weights stay float32 (slower than float32 on a CPU).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final summary line.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines: progress, epochs, summary.")
