@@ -5,10 +5,13 @@
 #   3. one short epoch of the `gpu` preset, in float32 and with --mixed-precision float16,
 #      printing chars/s;
 #   4. the benchmark's GPU section (default preset on GPU vs CPU, gpu preset on GPU).
-# Usage: scripts/gpu_check.sh [corpus]   (PY=path/to/python to pick an interpreter)
+# Usage: scripts/gpu_check.sh [corpus]   (PY=path/to/python picks the interpreter; default:
+# the project's .venv from `make install`, else python on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PY:-python}
+if [ -z "${PY:-}" ]; then
+    if [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python; fi
+fi
 CORPUS=${1:-../shared/corpora/tinyshakespeare.txt}
 STEPS=${STEPS:-100}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}

@@ -114,3 +114,28 @@ def test_cpu_info_reads_the_widest_vector_extension(tmp_path: Path) -> None:
     cpuinfo.write_text("model name\t: Test CPU 9000\nflags\t\t: fpu sse4_2 avx avx2 fma\n")
     assert system.cpu_info(cpuinfo) == {"model": "Test CPU 9000", "vector_isa": "avx2"}
     assert system.cpu_info(tmp_path / "absent")["vector_isa"] == "unknown"
+
+
+def test_gpu_check_stops_cleanly_without_a_gpu() -> None:
+    """The GPU script runs anywhere: without a GPU it says so and fails before any training."""
+    import os
+    import subprocess
+
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU is visible: scripts/gpu_check.sh runs its real checks here")
+    env = {**os.environ, "PY": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "gpu_check.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "GPUs: none" in result.stdout
+    assert "== gpu preset" not in result.stdout
+    assert (
+        result.stderr.strip().splitlines()[-1] == "no GPU visible to TensorFlow: nothing to check"
+    )
