@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
@@ -112,3 +113,29 @@ def test_tensorboard_and_periodic_samples(runner: CliRunner, tiny_corpus: Path, 
     assert "sample after epoch 1," not in log
     for t in ("0.2", "0.5", "1"):
         assert f"sample after epoch 2, temperature {t}:\n" in log
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_mixed_precision_training_with_samples(
+    runner: CliRunner, tiny_corpus: Path, tmp_path: Path, precision: str
+) -> None:
+    """The GPU options run on a CPU too (slowly): finite losses, float32 weights that load
+    into a float32 sampler, and samples written during training."""
+    import csv
+    import math
+
+    run_dir = tmp_path / "run"
+    result = _train(
+        runner, tiny_corpus, run_dir, "--mixed-precision", precision, "--sample-every", "2", "-q"
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader((run_dir / "metrics.csv").read_text().splitlines()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert all(math.isfinite(float(r["val_loss"])) for r in rows)
+    log = (run_dir / "train.log").read_text(encoding="utf-8")
+    assert log.count("sample after epoch 2, temperature") == 3
+    sample = runner.invoke(
+        main, ["sample", "--run", str(run_dir), "--seed", "Al", "--length", "30", "--argmax"]
+    )
+    assert sample.exit_code == 0, sample.stderr
+    assert len(sample.stdout) == 31
