@@ -81,6 +81,24 @@ def test_cli_resume_refuses_model_changes(runner, tmp_path, tiny_config, tiny_pr
     assert result.stderr == "Error: --units cannot change when resuming (the run has 8)\n"
 
 
+def test_cli_resume_of_a_finished_run_prints_only_the_error(
+    runner, tmp_path, tiny_config, tiny_prepared
+) -> None:
+    """Refused from the checkpoint alone: no run header, no table, before any model is built."""
+    from chargen.cli import main
+
+    run = _run(tmp_path, "f")
+    train(tiny_config, tiny_prepared, run)
+    result = runner.invoke(main, ["train", "--resume", str(run.path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: run {run.path} already finished (1 epochs); raise --epochs to train on\n"
+    )
+    more = runner.invoke(main, ["train", "--resume", str(run.path), "--epochs", "2", "-q"])
+    assert more.exit_code == 0, more.stderr
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "chargen", *args]
 

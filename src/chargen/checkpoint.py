@@ -112,6 +112,16 @@ def save_checkpoint(
         ) from exc
 
 
+def saved_position(path: Path) -> dict[str, Any] | None:
+    """The training position a checkpoint records, read without building the model; None when
+    there is none to read (load_checkpoint then reports what is wrong with it)."""
+    try:
+        with h5py.File(path, "r") as h5:
+            return dict(json.loads(str(h5.attrs["position"])))
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
 def load_checkpoint(
     path: Path, model: Any, *, config: dict[str, Any], vocab_json: str
 ) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from chargen.config import Config
-from chargen.errors import ConfigError
+from chargen.errors import ConfigError, RunError
 
 
 @dataclass
@@ -41,6 +41,14 @@ class Progress:
     def from_dict(cls, data: dict[str, Any]) -> Progress:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+    def check_unfinished(self, run_path: Any, epochs: int) -> None:
+        """Refuse to resume a run that has nothing left to do, and say how to go on."""
+        if self.stopped or self.epoch >= epochs:
+            raise RunError(
+                f"run {run_path} already finished ({self.stopped or f'{self.epoch} epochs'}); "
+                f"raise --epochs to train on"
+            )
 
     def record_eval(self, val_loss: float, config: Config) -> bool:
         """Update best, early-stopping and plateau counters; True when val loss improved."""

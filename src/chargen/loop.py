@@ -21,7 +21,7 @@ from chargen.checkpoint import save_checkpoint, stamp_h5
 from chargen.config import Config
 from chargen.controls import Progress, StopSignal, current_lr, step_callback
 from chargen.dataset import Prepared, count_windows, make_dataset, read_ids, steps_per_epoch
-from chargen.errors import RunError, TrainingError
+from chargen.errors import TrainingError
 from chargen.evaluate import make_scorer, split_loss
 from chargen.files import atomic_path
 from chargen.progress import Tracker
@@ -94,11 +94,7 @@ class Loop:
             tracker = Tracker(
                 hooks.on_batch, epochs=c.epochs, steps=self.steps, chars_per_step=chars
             )
-        if p.stopped or p.epoch >= c.epochs:
-            raise RunError(
-                f"run {self.run.path} already finished ({p.stopped or f'{p.epoch} epochs'}); "
-                f"raise --epochs to train on"
-            )
+        p.check_unfinished(self.run.path, c.epochs)
         log.info(
             "training %s parameters, %d steps per epoch of %d x %d characters",
             f"{self.model.count_params():,}",

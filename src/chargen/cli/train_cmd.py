@@ -249,7 +249,8 @@ def _resume(
     report: _TrainReport,
     extras: dict[str, Any],
 ) -> None:
-    from chargen.checkpoint import RESUMABLE_CHANGES
+    from chargen.checkpoint import RESUMABLE_CHANGES, saved_position
+    from chargen.controls import Progress
     from chargen.dataset import open_prepared, verify_ids
     from chargen.evaluate import run_prepared_path
     from chargen.generate import seed_options
@@ -271,6 +272,9 @@ def _resume(
                 f"{flag} cannot change when resuming (the run has {getattr(saved, key)!r})"
             )
     config = saved.replace(**{k: v for k, v in overrides.items() if k in RESUMABLE_CHANGES})
+    position = saved_position(run.checkpoint) if run.checkpoint.is_file() else None
+    if position is not None:  # before any output or model building
+        Progress.from_dict(position).check_unfinished(run.path, config.epochs)
     if corpus is not None:
         options = seed_options(Vocab.load(run.vocab))  # the run's own cleaning options
         prepared = prepare_corpus(
