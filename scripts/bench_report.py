@@ -28,11 +28,16 @@ def format_table(results: dict[str, Any]) -> str:
             lines.append(f"{key:44} {text}")
     lines.append("")
     lines.append(f"{'target':44} {'reached':>14} {'goal':>8}  ok")
+    missed = False
     for name, goal in TARGETS.items():
         value = _find(results, name)
         if value is not None:
             ok = "yes" if value >= goal else "NO"
+            missed = missed or value < goal
             lines.append(f"{name:44} {value:14,.1f} {goal:8,.0f}  {ok}")
+    if missed:
+        lines.append("")
+        lines.append("Why a target is missed: README.md, Performance, 'Where the targets stand'.")
     return "\n".join(lines)
 
 

@@ -87,8 +87,11 @@ def test_format_table_marks_targets() -> None:
     }
     table = bench.format_table(results).splitlines()
     assert "train.chars_per_s.chargen" in table[1] and "9,000.00" in table[1]
-    assert table[-2].split() == ["train_vs_tutorial", "60.0", "50", "yes"]
-    assert table[-1].split() == ["sample_1_vs_naive", "10.0", "1,000", "NO"]
+    assert table[-4].split() == ["train_vs_tutorial", "60.0", "50", "yes"]
+    assert table[-3].split() == ["sample_1_vs_naive", "10.0", "1,000", "NO"]
+    assert table[-1] == "Why a target is missed: README.md, Performance, 'Where the targets stand'."
+    results["sample"]["ratios"]["sample_1_vs_naive"] = 1500.0
+    assert bench.format_table(results).splitlines()[-1].split()[-1] == "yes"
 
 
 def test_main_writes_json_and_rejects_unknown_sections(tmp_path: Path, capsys) -> None:
