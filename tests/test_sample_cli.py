@@ -53,6 +53,13 @@ def test_read_seed_sources(tmp_path: Path) -> None:
     prime.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     with pytest.raises(CorpusError, match=r"^.*prime.txt looks binary \(NUL byte at 8\)"):
         read_seed(None, prime, io.StringIO())
+    # `sample` has no --encoding: the hints say what to do instead
+    prime.write_bytes("Alice was\n".encode("utf-16-le"))
+    with pytest.raises(CorpusError, match=r"mark\? save it as UTF-8\)$"):
+        read_seed(None, prime, io.StringIO())
+    prime.write_bytes(b"caf\x81\xe9\n")
+    with pytest.raises(CorpusError, match=r"neither UTF-8 nor Windows-1252; save it as UTF-8$"):
+        read_seed(None, prime, io.StringIO())
 
 
 def test_cut_at() -> None:

@@ -106,9 +106,10 @@ class CleanText:
     report: CleanReport
 
 
-def check_text(block: bytes, source: str, offset: int = 0) -> None:
+def check_text(block: bytes, source: str, offset: int = 0, *, flag: bool = True) -> None:
     """Reject what is not text: NUL bytes mean binary in an 8-bit or UTF-8 file. ASCII text in
-    UTF-16 without a byte-order mark has a NUL in every other byte; that gets a hint."""
+    UTF-16 without a byte-order mark has a NUL in every other byte; that gets a hint (to pass
+    --encoding, or with `flag` False, where there is no such option, to save it as UTF-8)."""
     at = block.find(b"\x00")
     if at < 0:
         return
@@ -118,7 +119,8 @@ def check_text(block: bytes, source: str, offset: int = 0) -> None:
     if half >= 4:
         for order, zeros in (("le", sample[1::2]), ("be", sample[0::2])):
             if zeros.count(0) >= 0.9 * half:
-                hint = f" (UTF-16 without a byte-order mark? pass --encoding utf-16-{order})"
+                fix = f"pass --encoding utf-16-{order}" if flag else "save it as UTF-8"
+                hint = f" (UTF-16 without a byte-order mark? {fix})"
     raise CorpusError(f"{source} looks binary (NUL byte at {offset + at}), not a text file{hint}")
 
 
@@ -173,14 +175,17 @@ def validate(blocks: Any, encoding: str, source: str) -> None:
         raise CorpusError(f"{source} is not valid {encoding} (it ends mid-character)") from exc
 
 
-def detect_encoding(blocks: list[bytes] | Any, source: str) -> tuple[str, int]:
+def detect_encoding(
+    blocks: list[bytes] | Any, source: str, *, flag: bool = True
+) -> tuple[str, int]:
     """The encoding and how many invalid UTF-8 sequences it leaves (replaced by U+FFFD).
 
     UTF-16 or UTF-32 when the file starts with their byte-order mark (Windows "Unicode" files);
     UTF-8 (BOM or not) when every byte decodes, or when the file is UTF-8 with a few damaged
     bytes (valid multi-byte characters outnumber bad sequences 20 to 1: decoding it as
     Windows-1252 would turn every accent into mojibake); else Windows-1252 (a superset of the
-    ISO-8859-1 that older Gutenberg `-8` files use); else an error asking for --encoding.
+    ISO-8859-1 that older Gutenberg `-8` files use); else an error asking for --encoding
+    (`flag` False: a file read where there is no --encoding, such as a seed file).
     """
     blocks = iter(blocks)
     first = next(blocks, b"")
@@ -191,7 +196,7 @@ def detect_encoding(blocks: list[bytes] | Any, source: str) -> tuple[str, int]:
     utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
     multibyte, bad, cp1252_ok, offset = 0, 0, True, 0
     for block in itertools.chain([first], blocks):
-        check_text(block, source, offset)
+        check_text(block, source, offset, flag=flag)
         text = utf8.decode(block)
         if not text.isascii():
             bad += text.count("\ufffd")
@@ -205,7 +210,8 @@ def detect_encoding(blocks: list[bytes] | Any, source: str) -> tuple[str, int]:
         return "utf-8-sig", bad
     if cp1252_ok:
         return "cp1252", 0
-    raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; pass --encoding")
+    fix = "pass --encoding" if flag else "save it as UTF-8"
+    raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; {fix}")
 
 
 def display_encoding(encoding: str) -> str:
