@@ -63,6 +63,73 @@ def test_mirrored_on_two_logical_cpus_follows_single_device(tmp_path: Path) -> N
         assert b == pytest.approx(a, rel=0.02)
 
 
+def _free_ports(n: int) -> list[int]:
+    import socket
+
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.bind(("localhost", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.mark.slow
+def test_multi_worker_on_two_local_processes_follows_single_device(tmp_path: Path) -> None:
+    """Two `chargen train --distribute multi-worker` processes on this machine (TF_CONFIG on
+    localhost): both finish, agree with each other, and train like one device. Keras 3's `fit`
+    failed with this strategy before its first step (accel._reduce_nested)."""
+    import csv
+
+    wonderland = ROOT.parent / "shared" / "corpora" / "wonderland.txt"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    data = tmp_path / "alice.h5"
+    prep = [sys.executable, "-m", "chargen", "prepare", "--corpus", str(wonderland)]
+    subprocess.run([*prep, "--out", str(data)], check=True, env=env, capture_output=True)
+    args = ["train", "--data", str(data), "--config", "tiny", "--epochs", "2"]
+    args += ["--steps-per-epoch", "5", "--rng-seed", "3", "-q"]
+    cluster = [f"localhost:{port}" for port in _free_ports(2)]
+    workers = []
+    for index in (1, 0):
+        tf_config = {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}
+        run_dir = ["--run-dir", str(tmp_path / f"worker-{index}")]
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "chargen", *args, *run_dir, "--distribute", "multi-worker"],
+                env={**env, "TF_CONFIG": json.dumps(tf_config)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    try:
+        single = subprocess.run(
+            [sys.executable, "-m", "chargen", *args, "--run-dir", str(tmp_path / "single")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert single.returncode == 0, single.stderr[-2000:]
+        for worker in workers:
+            _, err = worker.communicate(timeout=600)
+            assert worker.returncode == 0, err[-2000:]
+    finally:  # a worker left waiting for its peer would outlive the test
+        for worker in workers:
+            worker.kill()
+
+    def losses(name: str) -> list[float]:
+        rows = csv.DictReader((tmp_path / name / "metrics.csv").read_text().splitlines())
+        return [float(r[k]) for r in rows for k in ("train_loss", "val_loss")]
+
+    reference = losses("single")
+    assert len(reference) == 4 and reference[-1] < reference[1]
+    assert losses("worker-0") == losses("worker-1")
+    assert losses("worker-0") == pytest.approx(reference, rel=1e-3)
+
+
 def test_default_strategy_is_one_replica() -> None:
     assert make_strategy(None).num_replicas_in_sync == 1
 

@@ -63,11 +63,39 @@ def make_strategy(name: str | None) -> Any:
     elif name == "multi-worker":
         _check_tf_config(os.environ.get("TF_CONFIG"))
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        _reduce_nested(strategy)
     else:
         known = ", ".join(DISTRIBUTE)
         raise ConfigError(f"unknown distribute strategy {name!r} (choose from {known})")
     log.info("distributing over %d replicas with %s", strategy.num_replicas_in_sync, name)
     return strategy
+
+
+def _reduce_nested(strategy: Any) -> None:
+    """Make MultiWorkerMirroredStrategy's `reduce` take what Keras' `fit` gives it.
+
+    Keras 3 calls it in two ways that fail with this strategy, so every multi-worker `fit`
+    failed before its first step: on the whole (inputs, targets) batch, a tuple, to learn
+    shapes (the strategy reduces single values only; keras-team/keras#20585); and on each
+    scalar in the step's logs with `axis=0` (tensorflow/tensorflow#72388). Here each value of
+    a structure is reduced on its own, and a scalar across replicas only, which is what both
+    calls mean.
+    """
+    import tensorflow as tf
+
+    reduce = strategy.reduce
+
+    def one(reduce_op: Any, value: Any, axis: Any) -> Any:
+        local = value
+        if isinstance(value, tf.distribute.DistributedValues):
+            local = strategy.experimental_local_results(value)[0]
+        rank = getattr(getattr(local, "shape", None), "rank", None)
+        return reduce(reduce_op, value, None if rank == 0 else axis)
+
+    def nested(reduce_op: Any, value: Any, axis: Any = None) -> Any:
+        return tf.nest.map_structure(lambda v: one(reduce_op, v, axis), value)
+
+    strategy.reduce = nested
 
 
 def _check_tf_config(raw: str | None) -> None:
