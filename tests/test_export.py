@@ -20,8 +20,15 @@ model = keras.saving.load_model(sys.argv[1])
 served = tf.saved_model.load(sys.argv[2]).signatures["serving_default"]
 out = served(seed=tf.constant("Alice was"), temperature=tf.constant(0.0), length=tf.constant(40))
 warm = served(seed=tf.constant("Alice was"), temperature=tf.constant(0.9), length=tf.constant(25))
+# the TF1-style loader TensorFlow Serving and saved_model_cli use: restore, then run by name
+with tf.compat.v1.Session(graph=tf.Graph()) as sess:
+    sig = tf.compat.v1.saved_model.loader.load(sess, ["serve"], sys.argv[2]).signature_def[
+        "serving_default"]
+    feed = {sig.inputs["seed"].name: "Alice was", sig.inputs["temperature"].name: 0.0,
+            sig.inputs["length"].name: 40}
+    v1 = sess.run(sig.outputs["text"].name, feed_dict=feed).decode()
 print(json.dumps({"params": model.count_params(), "greedy": out["text"].numpy().decode(),
-                  "warm": warm["text"].numpy().decode()}))
+                  "warm": warm["text"].numpy().decode(), "v1": v1}))
 """
 
 
@@ -47,6 +54,7 @@ def test_exports_generate_in_a_fresh_process(runner: CliRunner, trained_run, tmp
          "--argmax"],
     )  # fmt: skip
     assert got["greedy"] + "\n" == sampled.stdout
+    assert got["v1"] == got["greedy"]
     assert len(got["warm"]) == 25
     info = json.loads(
         runner.invoke(main, ["info", "--run", str(trained_run.path), "--json"]).stdout

@@ -63,7 +63,10 @@ def _save_generator(model: Any, vocab: Vocab, path: Path) -> None:
     class Generator(tf.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.model = model
+            # the tf.Variables themselves, not the Keras model: Keras 3 exports each of its
+            # variables as a second, restored copy while the graph keeps reading the first,
+            # which a TF1-style loader (TensorFlow Serving, saved_model_cli) never restores
+            self.state = [v.value for v in model.variables]
             self.table = tf.lookup.StaticHashTable(
                 tf.lookup.KeyValueTensorInitializer(
                     tf.constant(codepoints, tf.int32), tf.range(len(codepoints), dtype=tf.int32)
