@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chargen.errors import RunError
+from chargen.errors import RunError, UsageProblem
 from chargen.runs import RunDir
 from chargen.train import train
 
@@ -60,6 +60,23 @@ def test_resume_of_a_finished_run_is_refused(tmp_path, tiny_config, tiny_prepare
     )
     more = train(replace(tiny_config, epochs=2), tiny_prepared, run, resume=True)
     assert [s.epoch for s in more.history] == [1, 2]
+
+
+def test_resume_keeps_the_runs_mixed_precision(tmp_path, tiny_config, tiny_prepared) -> None:
+    """float16 wraps Adam in a loss scaler with its own variables: a resume must rebuild the
+    model in the run's precision (run.json), not the float32 default."""
+    config = replace(tiny_config, epochs=2)
+    whole = train(config, tiny_prepared, _run(tmp_path, "whole"), mixed_precision="float16")
+    run = _run(tmp_path, "parts")
+    train(replace(config, max_steps=3), tiny_prepared, run, mixed_precision="float16")
+    with pytest.raises(
+        UsageProblem,
+        match=r"^--mixed-precision cannot change when resuming \(the run has float16\)$",
+    ):
+        train(config, tiny_prepared, run, resume=True, mixed_precision="bfloat16")
+    rest = train(config, tiny_prepared, run, resume=True)
+    assert rest.stopped is None
+    assert _rows(run) == _rows(whole.run)
 
 
 def test_early_stopping_ends_with_a_checkpoint(tmp_path, tiny_config, tiny_prepared) -> None:

@@ -61,7 +61,8 @@ def best_epoch(rows: list[dict[str, float]]) -> dict[str, float] | None:
     return min(finite, key=lambda r: r["val_loss"]) if finite else None
 
 
-def _read_meta(run: RunDir) -> dict[str, Any]:
+def read_meta(run: RunDir) -> dict[str, Any]:
+    """run.json as a dict ({} when the run has none)."""
     if not run.meta.is_file():
         return {}
     try:
@@ -76,7 +77,7 @@ def run_info(run_path: Path | None, runs_root: Path) -> dict[str, Any]:
     run = resolve_run(run_path, runs_root)
     config = read_run_config(run)
     vocab = Vocab.load(run.vocab)
-    meta = _read_meta(run)
+    meta = read_meta(run)
     rows = read_metrics(run)
     best = best_epoch(rows)
     return {
@@ -122,7 +123,7 @@ def list_runs(runs_root: Path) -> list[dict[str, Any]]:
         if not run.config.is_file():
             continue
         try:
-            rows, created = read_metrics(run), _read_meta(run).get("created")
+            rows, created = read_metrics(run), read_meta(run).get("created")
         except RunError:  # one damaged run must not hide the others
             rows, created = [], None
         best = best_epoch(rows)

@@ -17,7 +17,7 @@ from chargen.checkpoint import load_checkpoint
 from chargen.config import Config
 from chargen.controls import Progress, StopSignal
 from chargen.dataset import Prepared, check_fits
-from chargen.errors import ConfigError, RunError, TrainingError
+from chargen.errors import ConfigError, RunError, TrainingError, UsageProblem
 from chargen.files import write_text_atomic
 from chargen.lock import run_lock
 from chargen.loop import Hooks, Loop
@@ -78,8 +78,11 @@ def config_for_data(config: Config, prepared: Prepared, given: Mapping[str, Any]
     return config.replace(**actual)
 
 
-def write_run_header(run: RunDir, config: Config, prepared: Prepared) -> None:
-    """Everything sampling needs besides weights: resolved config, vocabulary, provenance."""
+def write_run_header(
+    run: RunDir, config: Config, prepared: Prepared, *, mixed_precision: str | None = None
+) -> None:
+    """Everything sampling needs besides weights: resolved config, vocabulary, provenance;
+    and the compute dtype, which a resume must reuse (resumed_precision)."""
     write_text_atomic(run.config, config.to_json())
     prepared.vocab.save(run.vocab)
     meta = {
@@ -89,8 +92,29 @@ def write_run_header(run: RunDir, config: Config, prepared: Prepared) -> None:
         "sources": json.loads(str(prepared.attrs.get("sources", "[]"))),
         "sizes": prepared.sizes,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "mixed_precision": mixed_precision,
     }
     write_text_atomic(run.meta, json.dumps(meta, indent=2) + "\n")
+
+
+def resumed_precision(run: RunDir, requested: str | None) -> str | None:
+    """The compute dtype a resumed run continues in: the one it started with (run.json).
+
+    float16 training keeps its optimizer inside a loss-scaling wrapper with other variables
+    than plain Adam's, so a checkpoint only loads into a model built with the same precision.
+    Runs recorded before this was written down take what is asked for.
+    """
+    from chargen.runinfo import read_meta
+
+    meta = read_meta(run)
+    if "mixed_precision" not in meta:
+        return requested
+    saved = meta["mixed_precision"]
+    if requested is not None and requested != saved:
+        raise UsageProblem(
+            f"--mixed-precision cannot change when resuming (the run has {saved or 'float32'})"
+        )
+    return saved
 
 
 def write_metrics(run: RunDir, history: list[EpochStats]) -> None:
@@ -134,6 +158,8 @@ def train(
     from chargen.model import build_model, compile_model, model_kwargs
 
     check_fits(prepared, config.seq_len)
+    if resume:
+        mixed_precision = resumed_precision(run, mixed_precision)
     if config.stateful:
         from chargen.streams import check_streams
 
@@ -151,7 +177,7 @@ def train(
                 _check_resumable(run, prepared)
                 write_text_atomic(run.config, config.to_json())
             else:
-                write_run_header(run, config, prepared)
+                write_run_header(run, config, prepared, mixed_precision=mixed_precision)
         except OSError as exc:
             raise RunError(f"cannot write to run directory {run.path}: {exc.strerror}") from exc
         handler = _attach_log(run)

@@ -257,6 +257,7 @@ def _resume(
     from chargen.lock import check_unlocked
     from chargen.prepare import prepare_corpus
     from chargen.runs import read_run_config, resolve_run
+    from chargen.train import resumed_precision
     from chargen.train import train as run_training
     from chargen.vocab import Vocab
 
@@ -272,6 +273,7 @@ def _resume(
                 f"{flag} cannot change when resuming (the run has {getattr(saved, key)!r})"
             )
     config = saved.replace(**{k: v for k, v in overrides.items() if k in RESUMABLE_CHANGES})
+    extras["mixed_precision"] = resumed_precision(run, extras["mixed_precision"])
     position = saved_position(run.checkpoint) if run.checkpoint.is_file() else None
     if position is not None:  # before any output or model building
         Progress.from_dict(position).check_unfinished(run.path, config.epochs)
