@@ -125,7 +125,9 @@ def test_signals_and_kill_resume_like_an_uninterrupted_run(tmp_path, tiny_prepar
     """SIGINT, SIGTERM and SIGKILL mid-run; each resumed run ends with the reference rows."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     common = ["--data", str(tiny_prepared.path), "--config", "tiny", "--seq-len", "16"]
-    common += ["--batch-size", "8", "--steps-per-epoch", "16", "--epochs", "8", "--rng-seed", "4"]
+    # 20 epochs: the signal must land mid-run however fast the machine (after the run ends it
+    # would hit interpreter shutdown instead, which proves nothing)
+    common += ["--batch-size", "8", "--steps-per-epoch", "16", "--epochs", "20", "--rng-seed", "4"]
     common += ["--eval-every", "10", "--checkpoint-every", "3"]
     ref = tmp_path / "ref"
     subprocess.run(
@@ -140,12 +142,15 @@ def test_signals_and_kill_resume_like_an_uninterrupted_run(tmp_path, tiny_prepar
             stderr=subprocess.PIPE,
             text=True,
         )
-        deadline = time.monotonic() + 60
-        while not (path / "checkpoint.h5").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(1.0)
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
+        try:
+            deadline = time.monotonic() + 60
+            while not (path / "checkpoint.h5").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            proc.send_signal(sig)
+            _, err = proc.communicate(timeout=60)
+        finally:  # a process left running would outlive the test and fail a later one
+            proc.kill()
         assert proc.returncode == code, err
         if sig != signal.SIGKILL:
             assert f"Resume with: chargen train --resume {path}" in err
