@@ -137,9 +137,7 @@ def fixed_order(encoding: str, head: bytes) -> str:
     name = codecs.lookup(encoding).name
     if name not in ("utf-16", "utf-32"):
         return encoding
-    big = head.startswith((codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)) and not head.startswith(
-        codecs.BOM_UTF32_LE
-    )
+    big = head.startswith((codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE))
     return f"{name}-{'be' if big else 'le'}"
 
 

@@ -274,7 +274,7 @@ def _resume(
             )
     config = saved.replace(**{k: v for k, v in overrides.items() if k in RESUMABLE_CHANGES})
     extras["mixed_precision"] = resumed_precision(run, extras["mixed_precision"])
-    position = saved_position(run.checkpoint) if run.checkpoint.is_file() else None
+    position = saved_position(run.checkpoint)
     if position is not None:  # before any output or model building
         Progress.from_dict(position).check_unfinished(run.path, config.epochs)
     if corpus is not None:
