@@ -120,3 +120,23 @@ def test_new_config_fields_are_checked() -> None:
         Config(lr_decay=1.5)
     config = Config(max_time=60.0, deterministic=True, eval_every=5)
     assert Config.from_dict(config.to_dict()) == config
+
+
+def test_too_little_space_is_refused_before_hdf5_writes(tmp_path: Path, monkeypatch) -> None:
+    """HDF5 crashes the process when the disk fills as it closes a file: check space first."""
+    import collections
+    import shutil
+
+    path = tmp_path / "checkpoint.h5"
+    model = _model()
+    save_checkpoint(path, model, {"global_step": 1}, config_json="{}", vocab_json=VOCAB)
+    before = path.read_bytes()
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 5000, 5000))
+    with pytest.raises(TrainingError) as info:
+        save_checkpoint(path, model, {"global_step": 2}, config_json="{}", vocab_json=VOCAB)
+    assert str(info.value) == (
+        f"cannot write checkpoint {path}: No space left on device (needs about 1.1 MB, 0.0 MB "
+        "free); the previous checkpoint is kept"
+    )
+    assert path.read_bytes() == before

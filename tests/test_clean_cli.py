@@ -114,6 +114,18 @@ def _write(p: Path, name: str, data: bytes) -> str:
         (lambda p: str(WONDERLAND), ["--keep-chars", "[a-"],
          "--keep-chars '[a-' is not a regex: unterminated character set at position 0"),
         (lambda p: str(WONDERLAND), ["--encoding", "nope"], "unknown encoding 'nope'"),
+        (lambda p: str(WONDERLAND), ["--encoding", "rot13"], "'rot13' is not a text encoding"),
+        (lambda p: _write(p, "be.txt", "Hello\n".encode("utf-16-be")), ["--encoding", "utf-16"],
+         "{p}/be.txt is not valid utf-16: UTF-16 stream does not start with BOM; name the byte "
+         "order, e.g. --encoding utf-16-le"),
+        (lambda p: "", [], "--corpus is empty: name a file, directory, glob or -"),
+        (lambda p: _write(p, "cjk.txt", "\u540d\u524d\n\n".encode()), ["--ascii"],
+         "{p}/cjk.txt is empty after cleaning"),
+        (lambda p: _write(p, "up.txt", b"ABC\nDEF\n"), ["--keep-chars", "[a-z\n]"],
+         "{p}/up.txt is empty after cleaning"),
+        (lambda p: str(WONDERLAND), ["--min-char-count", "10000000"],
+         "the vocabulary would hold only the unknown symbol: nothing to learn "
+         "(--min-char-count 10000000 is too high)"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_writes_nothing(
@@ -128,8 +140,8 @@ def test_bad_input_is_one_line_and_writes_nothing(
     out = tmp_path / "out.h5"
     data = tmp_path / "data"
     commands = [["prepare", "--out", str(out)], ["clean"]]
-    if message.startswith("corpus too short"):
-        commands.pop()  # clean encodes nothing, so needs no window
+    if message.startswith(("corpus too short", "the vocabulary")):
+        commands.pop()  # clean encodes nothing, so needs no window and no vocabulary
     for command in commands:
         result = runner.invoke(main, [*command, "--corpus", spec, "--data-dir", str(data), *extra])
         assert result.exit_code == 2
@@ -149,4 +161,89 @@ def test_train_rejects_cleaning_flags_with_prepared_data(runner: CliRunner, tmp_
     assert result.exit_code == 2
     assert result.stderr == (
         "Error: --ascii, --min-char-count: cleaning options apply to --corpus, not --data\n"
+    )
+
+
+def test_prepare_never_overwrites_a_text_file(runner: CliRunner, tmp_path: Path) -> None:
+    """`--out` naming the corpus (or any file that is not a prepared one) is refused untouched;
+    an earlier prepared file is replaced as before."""
+    book = tmp_path / "w.txt"
+    book.write_bytes(WONDERLAND.read_bytes())
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    for out, message in [
+        (book, f"--out {book} is the corpus file {book}; choose another --out"),
+        (
+            notes,
+            f"--out {notes} exists and is not a prepared HDF5 file; remove it or choose another",
+        ),
+    ]:
+        result = runner.invoke(main, ["prepare", "--corpus", str(book), "--out", str(out)])
+        assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+    assert book.read_bytes() == WONDERLAND.read_bytes()
+    assert notes.read_text() == "my notes\n"
+    out = tmp_path / "w.h5"
+    for _ in range(2):
+        result = runner.invoke(main, ["prepare", "--corpus", str(book), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seq-len", "0"], "--seq-len must be at least 1, got 0"),
+        (["--seq-len", "-5"], "--seq-len must be at least 1, got -5"),
+        (["--out", ""], "--out needs a file name, got '.'"),
+    ],
+)
+def test_prepare_rejects_bad_window_and_out(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    data = tmp_path / "data"
+    cmd = ["prepare", "--corpus", str(WONDERLAND), "--data-dir", str(data), *args]
+    for _ in range(2):  # the second time a cached file exists (for the --seq-len cases)
+        result = runner.invoke(main, cmd)
+        assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+        runner.invoke(main, ["prepare", "--corpus", str(WONDERLAND), "--data-dir", str(data)])
+
+
+def test_clean_shows_what_min_char_count_encodes(runner: CliRunner, tmp_path: Path) -> None:
+    """`clean` is "exactly what prepare encodes": rare characters become the unknown symbol."""
+    from chargen.dataset import open_prepared, read_ids
+
+    out = tmp_path / "w.h5"
+    args = ["--corpus", str(WONDERLAND), "--min-char-count", "500"]
+    assert runner.invoke(main, ["prepare", *args, "--out", str(out)]).exit_code == 0
+    prepared = open_prepared(out)
+    result = runner.invoke(main, ["clean", *args])
+    assert result.exit_code == 0
+    assert "\ufffd" in result.stdout
+    ids = [read_ids(out, split) for split in ("train", "val")]
+    assert result.stdout == "".join(prepared.vocab.decode(i) for i in ids)
+
+
+def test_explicit_encoding_drops_the_byte_order_mark(runner: CliRunner, tmp_path: Path) -> None:
+    for name, data, encoding in [
+        ("a.txt", b"\xef\xbb\xbfhello\r\n", "utf-8"),
+        ("b.txt", "\ufeffhello\n".encode("utf-16-le"), "utf-16-le"),
+    ]:
+        path = _write(tmp_path, name, data)
+        result = runner.invoke(main, ["clean", "--corpus", path, "--encoding", encoding])
+        assert (result.exit_code, result.stdout) == (0, "hello\n")
+
+
+def test_damaged_nltk_data_is_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "corpora").mkdir()
+    (tmp_path / "corpora" / "gutenberg.zip").write_bytes(b"junk")
+    env = {**os.environ, "NLTK_DATA": str(tmp_path)}
+    cmd = [sys.executable, "-m", "chargen", "clean", "--corpus", "nltk:carroll-alice.txt"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "Error: NLTK data package 'gutenberg' is damaged (File is not a zip file); "
+        "reinstall it with: python -m nltk.downloader gutenberg\n"
     )

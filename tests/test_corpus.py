@@ -298,3 +298,41 @@ def test_utf8_with_a_damaged_byte_stays_utf8_with_a_notice(tmp_path) -> None:
     report = corpus.reports[0]
     assert report.encoding == "utf-8"
     assert f"{path}: 1 invalid UTF-8 byte sequence(s) replaced by U+FFFD" in report.notices
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("long first line", "x" * 9000 + "\n" + "a line\n" * 2000),
+        ("long last line", "a line\n" * 2000 + "y" * 9000 + "\n"),
+        ("blank head", "\n" * 6000 + "hello world\n" * 2000),
+        ("blank tail", "hello world\n" * 2000 + "\n" * 6000),
+        ("blank both, CRLF", "\r\n" * 6000 + "hi there\r\n" * 2000 + " \r\n" * 6000),
+    ],
+)
+def test_big_files_with_no_whole_line_in_head_or_tail(
+    name: str, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A head or tail with no kept line (a line longer than it, or only blank lines) cleans
+    like the whole file does: no leading or trailing blank lines, nothing else lost."""
+    data = text.encode()
+    expected = "\n".join(line for line in text.replace("\r", "").split("\n") if line.strip())
+    monkeypatch.setattr(document, "EDGE", 4096)
+    monkeypatch.setattr(document, "BLOCK", 777)
+    streamed = Document(name, bytes_opener(data), CleanOptions())
+    assert "".join(streamed.chunks()) == expected + "\n"
+    assert streamed.report.chars == len(expected) + 1
+
+
+def test_lines_emptied_by_cleaning_are_not_kept_at_the_edges() -> None:
+    text = "\u540d\u524d\nCaf\u00e9 au lait\n\u540d\n\ntea\n\u540d\u524d\n"
+    cleaned = clean_bytes(text.encode(), CleanOptions(ascii=True), source="t")
+    assert cleaned.text == "Cafe au lait\n\n\ntea\n"
+    assert to_ascii("\u00bd cup, \u00be pint") == "1/2 cup, 3/4 pint"
+
+
+def test_older_german_footer_is_an_end_marker() -> None:
+    from chargen.gutenberg import find_end
+
+    lines = ["Text.", "", "Ende dieses Projekt Gutenberg Etextes \u00bbDie Leiden\u00ab", "x"]
+    assert find_end(lines, 0) == (2, lines[2])

@@ -100,3 +100,31 @@ def test_vocab_json_round_trip(chars: list[str], lowercase: bool) -> None:
     assert back.chars == tuple(sorted(chars))
     assert back.to_json() == vocab.to_json()
     assert back.decode(back.encode("".join(chars))) == "".join(chars)
+
+
+def test_a_full_disk_is_refused_before_writing(tmp_path: Path, monkeypatch) -> None:
+    """HDF5 crashes the process when the disk fills while it closes a file, so space is
+    checked first."""
+    import collections
+    import shutil
+
+    from chargen import dataset
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 1000, 1000))
+    out = tmp_path / "deep" / "w.h5"
+    with pytest.raises(RunError) as err:
+        prepare_corpus(str(WONDERLAND), CleanOptions(), val_fraction=0.1, data_dir=tmp_path,
+                       out=out)  # fmt: skip
+    assert str(err.value) == (
+        f"cannot write prepared file {out}: No space left on device (needs about 1.2 MB, "
+        "0.0 MB free)"
+    )
+    assert not out.parent.exists()
+    message = (
+        "Unable to create file (unable to open file: name = '/x/.tmp-1-w.h5', errno = 13, "
+        "error message = 'Permission denied', flags = 13, o_flags = 242)"
+    )
+    assert dataset.h5_reason(OSError(message)) == "Permission denied"
+    message = "Can't decrement id ref count (file write failed: errno = 28, buf = 0x1)"
+    assert dataset.h5_reason(RuntimeError(message)) == "No space left on device"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,3 +128,46 @@ def test_stdin_cannot_be_mixed(tmp_path: Path) -> None:
     with pytest.raises(CorpusError) as err:
         resolve_sources(["-", str(WONDERLAND)], data_dir=tmp_path, mirror=None)
     assert str(err.value) == "--corpus - (stdin) cannot be combined with other sources"
+
+
+def test_directory_skips_hidden_and_extensionless_files(tmp_path: Path) -> None:
+    d = tmp_path / "books"
+    (d / ".git").mkdir(parents=True)
+    (d / "one.txt").write_text("Book one.\n")
+    (d / "README").write_text("# readme\n")
+    (d / "Makefile").write_text("all:\n")
+    (d / ".hidden.txt").write_text("hidden\n")
+    (d / ".DS_Store").write_bytes(b"\x00\x01binary")
+    (d / ".git" / "notes.txt").write_text("git\n")
+    corpus = _load(str(d), tmp_path)
+    assert [doc.source for doc in corpus.documents] == [str(d / "one.txt")]
+
+
+def test_a_file_named_like_a_glob_is_that_file(tmp_path: Path) -> None:
+    path = tmp_path / "Alice [1865].txt"
+    path.write_text("Alice.\n")
+    assert "".join(_load(str(path), tmp_path).chunks()) == "Alice.\n"
+
+
+def test_a_pipe_is_read_once_and_spooled(tmp_path: Path) -> None:
+    """`--corpus <(cmd)` and named pipes: cleaning reads a source several times."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(b"from a pipe\nline two\n"))
+    writer.start()
+    corpus = _load(str(fifo), tmp_path)
+    writer.join(timeout=10)
+    assert "".join(corpus.chunks()) == "from a pipe\nline two\n"
+    assert "".join(corpus.chunks()) == "from a pipe\nline two\n"
+
+
+def test_closed_stdin_and_unwritable_cache(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(CorpusError, match=r"^--corpus - reads stdin, but stdin is closed$"):
+        _load("-", tmp_path)
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with pytest.raises(CorpusError) as err:
+        fetch_gutenberg(11, data_dir=blocked, mirror=str(MIRROR))
+    assert str(err.value).startswith(f"cannot save ebook 11 under {blocked}/gutenberg: ")
+    assert str(err.value).endswith("; choose a writable --data-dir")

@@ -17,7 +17,7 @@ import numpy as np
 
 from chargen import __version__
 from chargen.errors import RunError, TrainingError
-from chargen.files import atomic_path
+from chargen.files import atomic_path, check_space
 
 FORMAT = "chargen-checkpoint"
 VERSION = 1
@@ -86,6 +86,7 @@ def save_checkpoint(
 ) -> None:
     """Model variables, optimizer variables and `position` (epoch, step, RNG, history...)."""
     try:
+        check_space(path, sum(np.asarray(v.numpy()).nbytes for v in _all_variables(model)))
         with atomic_path(path) as tmp:
             with h5py.File(tmp, "w") as h5:
                 h5.attrs["format"] = FORMAT
@@ -110,6 +111,10 @@ def save_checkpoint(
         raise TrainingError(
             f"cannot write checkpoint {path}: {reason}; the previous checkpoint is kept"
         ) from exc
+
+
+def _all_variables(model: Any) -> list[Any]:
+    return [*model.variables, *model.optimizer.variables]
 
 
 def saved_position(path: Path) -> dict[str, Any] | None:

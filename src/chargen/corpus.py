@@ -70,9 +70,12 @@ class CleanOptions:
                 ) from exc
         if self.encoding is not None:
             try:
-                codecs.lookup(self.encoding)
+                info = codecs.lookup(self.encoding)
             except LookupError as exc:
                 raise ConfigError(f"unknown encoding {self.encoding!r}") from exc
+            # bytes-to-bytes codecs (hex, base64, rot13) are in the same registry
+            if not getattr(info, "_is_text_encoding", True):
+                raise ConfigError(f"{self.encoding!r} is not a text encoding")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,6 +167,11 @@ def validate(blocks: Any, encoding: str, source: str) -> None:
             raise CorpusError(
                 f"{source} is not valid {encoding} (byte {offset + exc.start})"
             ) from exc
+        except UnicodeError as exc:  # utf-16 / utf-32 without a byte-order mark
+            raise CorpusError(
+                f"{source} is not valid {encoding}: {exc}; name the byte order, "
+                f"e.g. --encoding {encoding}-le"
+            ) from exc
         if wide:
             check_wide(text, source, chars)
         offset, chars = offset + len(block), chars + len(text)
@@ -221,6 +229,7 @@ def to_ascii(text: str) -> str:
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKD", text.translate(_ASCII))
+    text = text.replace("\u2044", "/")  # NFKD spells vulgar fractions with a fraction slash
     return text.encode("ascii", "ignore").decode("ascii")
 
 

@@ -8,6 +8,8 @@ windows of `seq_len + 1` ids are cut from blocks read in order and shuffled with
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ import numpy.typing as npt
 
 from chargen import __version__
 from chargen.errors import CorpusError, RunError
-from chargen.files import atomic_path
+from chargen.files import atomic_path, check_space
 from chargen.vocab import Vocab, count_chars
 
 FORMAT = "chargen-prepared"
@@ -75,6 +77,12 @@ def prepare(
                 f"needs at least {seq_len + 1}"
             )
     vocab = Vocab.from_counts(counts, min_count=min_char_count, normalisation=normalisation)
+    if len(vocab) < 2:
+        only = "the unknown symbol" if vocab.unknown else repr(vocab.chars[0])
+        raise CorpusError(
+            f"the vocabulary would hold only {only}: nothing to learn"
+            + (f" (--min-char-count {min_char_count} is too high)" if vocab.unknown else "")
+        )
     attrs = {
         "format": FORMAT,
         "version": VERSION,
@@ -87,6 +95,7 @@ def prepare(
         "chars": total,
     }
     try:
+        check_space(out, total * np.dtype(vocab.dtype).itemsize)
         with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
             for key, value in attrs.items():
                 h5.attrs[key] = value
@@ -97,9 +106,23 @@ def prepare(
                 for split, n in (("train", n_train), ("val", n_val))
             }
             _write_ids(vocab, chunks(), sinks, n_train)
-    except OSError as exc:
-        raise RunError(f"cannot write prepared file {out}: {exc}") from exc
+    except (OSError, RuntimeError) as exc:  # h5py reports a full disk as a RuntimeError
+        raise RunError(f"cannot write prepared file {out}: {h5_reason(exc)}") from exc
     return open_prepared(out)
+
+
+def h5_reason(exc: BaseException) -> str:
+    """The cause in an OS or HDF5 error, without HDF5's flags and temporary names."""
+    text = str(exc)
+    found = re.search(r"error message = '([^']+)'", text)
+    if found:
+        return found.group(1)
+    found = re.search(r"errno = (\d+)", text)
+    if found:
+        return os.strerror(int(found.group(1)))
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return text.split(" (")[0] or type(exc).__name__
 
 
 def _chunk(n: int) -> tuple[int]:

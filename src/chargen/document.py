@@ -103,9 +103,16 @@ class Document:
                 tail = self._text(fh.read(), True, fixed_order(self.encoding, raw))
                 tail = tail[tail.find("\n") + 1 :]
                 whole = False
+        # a byte-order mark the named --encoding leaves in (detection consumes it)
+        bom = 1 if head.startswith("\ufeff") else 0
+        head = head[bom:]
+        if whole:
+            tail = head
         hl, tl = head.split("\n"), tail.split("\n")
         if tl and tl[-1] == "":
             tl.pop()  # the final newline ends the last line; it starts no new one
+        if not whole and hl[-1] == "":
+            hl.pop()  # the head was cut after a newline (or holds no whole line at all)
         first, start_marker = 0, None
         if self.options.strip:
             first, start_marker = gutenberg.find_start(hl)
@@ -123,10 +130,12 @@ class Document:
                     f"{self.source} holds only a Project Gutenberg header and licence, no text"
                 )
             raise CorpusError(f"{self.source} is empty")
-        self.head_chars = sum(len(line) + 1 for line in hl[:first])
+        self.head_chars = bom + sum(len(line) + 1 for line in hl[:first])
         self.tail_chars = max(0, len(tail) - sum(len(line) + 1 for line in tl[: last + 1]))
         self.removed_top, self.removed_bottom = first, len(tl) - last - 1
-        self.first_line, self.last_line = hl[first].strip(), tl[last].strip()
+        # a big file's head or tail may hold no kept line (a 1 MB line, 1 MB of blank lines)
+        self.first_line = hl[first].strip() if first < len(hl) else ""
+        self.last_line = tl[last].strip() if 0 <= last < len(tl) else ""
         self.start_marker, self.end_marker = start_marker, end_marker
         notices = []
         if self.replaced:
@@ -168,22 +177,32 @@ class Document:
             yield rest
 
     def chunks(self) -> Iterator[str]:
-        """The cleaned text, ending in one newline; counts its characters for the report."""
+        """The cleaned text, ending in one newline; counts its characters for the report.
+
+        Blank lines are held back until more text follows: the plan trims blank lines only in
+        the head and tail it reads, and cleaning (--ascii, --keep-chars) can empty lines, so
+        the text neither starts nor ends with blank lines whatever the file holds.
+        """
         transform = Transform(self.options)
         words = self.options.words_only
-        chars, last = 0, ""
+        chars, held = 0, ""
         for raw in self._raw_lines():
             text = transform(raw)
-            if not text:
-                continue
-            if words and chars:
-                text = " " + text
+            if words:
+                if not text:
+                    continue
+                text = " " + text if chars else text
+            else:
+                body = _through_last_text_line(text)
+                if not body:
+                    held = held + text if chars else ""
+                    continue
+                text, held = (held + body if chars else body.lstrip("\n")), text[len(body) :]
             chars += len(text)
-            last = text
             yield text
         if chars == 0:
             raise CorpusError(f"{self.source} is empty after cleaning")
-        if transform.keeps_newline and (words or not last.endswith("\n")):
+        if transform.keeps_newline:
             chars += 1
             yield "\n"
         self._chars = chars
@@ -210,3 +229,12 @@ class Document:
             last_line=self.last_line,
             notices=self.notices,
         )
+
+
+def _through_last_text_line(text: str) -> str:
+    """`text` up to the end of its last line with a non-blank character ("" if none)."""
+    stripped = text.rstrip()
+    if not stripped:
+        return ""
+    end = text.find("\n", len(stripped))
+    return text if end < 0 else text[:end]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,25 @@ def atomic_path(target: Path) -> Iterator[Path]:
         _fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_space(target: Path, nbytes: int) -> None:
+    """Raise ENOSPC before writing `nbytes` (plus some slack) beside `target` if they cannot fit.
+
+    Why: HDF5 that runs out of space while it closes a file crashes the process (a
+    segmentation fault, not an exception), so h5py writers check first.
+    """
+    need = int(nbytes * 1.02) + (1 << 20)
+    where = target.parent.absolute()
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError:
+        return
+    if free < need:
+        sizes = f"needs about {need / 1e6:,.1f} MB, {free / 1e6:,.1f} MB free"
+        raise OSError(errno.ENOSPC, f"No space left on device ({sizes})")
 
 
 def write_text_atomic(target: Path, text: str) -> None:

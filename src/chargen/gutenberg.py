@@ -19,7 +19,8 @@ START = re.compile(
 # An end marker starts the footer and the licence after it.
 END = re.compile(
     r"^\W*\**\s*END\s*OF\s*(THE\s+|THIS\s+)?(COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
-    r"|^\W*\**\s*END\s+OF\s+(THE|THIS)\s+(E-?TEXT|E-?BOOK)\s+OF\b",
+    r"|^\W*\**\s*END\s+OF\s+(THE|THIS)\s+(E-?TEXT|E-?BOOK)\s+OF\b"
+    r"|^\W*\**\s*ENDE\s+DIESES\s+PRO(JECT|JEKT)\s+GUTENBERG",  # older German ebooks
     re.IGNORECASE,
 )
 # Production credits between the start marker and the book.

@@ -16,6 +16,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+
 from chargen.accel import shard
 from chargen.checkpoint import save_checkpoint, stamp_h5
 from chargen.config import Config
@@ -23,7 +25,7 @@ from chargen.controls import Progress, StopSignal, current_lr, step_callback
 from chargen.dataset import Prepared, count_windows, make_dataset, read_ids, steps_per_epoch
 from chargen.errors import TrainingError
 from chargen.evaluate import make_scorer, split_loss
-from chargen.files import atomic_path
+from chargen.files import atomic_path, check_space
 from chargen.progress import Tracker
 from chargen.runs import RunDir
 from chargen.streams import evaluate_stateful, run_stateful_epoch, stream_layout
@@ -228,6 +230,7 @@ class Loop:
 
     def save_weights(self, path: Path) -> None:
         try:
+            check_space(path, sum(np.asarray(v.numpy()).nbytes for v in self.model.weights))
             with atomic_path(path) as tmp:
                 self.model.save_weights(tmp)
                 stamp_h5(tmp, vocab_json=self.vocab_json)

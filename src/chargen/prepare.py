@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,13 @@ def prepare_corpus(
     """
     if not 0 < val_fraction < 1:
         raise CorpusError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    if seq_len is not None and seq_len < 1:
+        raise CorpusError(f"--seq-len must be at least 1, got {seq_len}")
+    if out is not None and not out.name:
+        raise CorpusError(f"--out needs a file name, got {str(out)!r}")
     corpus = load_corpus(spec, options, data_dir=data_dir, mirror=mirror)
+    if out is not None:
+        check_out(out, corpus.paths)
     key = cache_key(corpus.sha256, options, val_fraction)
     if out is None:
         out = data_dir / "prepared" / f"{corpus.stem}-{key}.h5"
@@ -70,3 +77,29 @@ def prepare_corpus(
         seq_len=seq_len,
     )
     return PrepareResult(prepared, corpus.reports, cached=False)
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def check_out(out: Path, sources: Sequence[Path]) -> None:
+    """Refuse an `--out` that would replace a corpus file or any other file that is not a
+    prepared one: a typo there must never cost the user their text."""
+    if not out.is_file():
+        return
+    for src in sources:
+        try:
+            same = os.path.samefile(out, src)
+        except OSError:
+            same = False
+        if same:
+            raise CorpusError(f"--out {out} is the corpus file {src}; choose another --out")
+    try:
+        with open(out, "rb") as fh:
+            signature = fh.read(len(HDF5_SIGNATURE))
+    except OSError as exc:
+        raise CorpusError(f"cannot read --out {out}: {exc.strerror}") from exc
+    if signature != HDF5_SIGNATURE:
+        raise CorpusError(
+            f"--out {out} exists and is not a prepared HDF5 file; remove it or choose another"
+        )

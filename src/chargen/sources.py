@@ -25,7 +25,7 @@ from chargen.words import gutenberg_bytes
 
 GUTENBERG_URL = "https://www.gutenberg.org"
 DOC_SEPARATOR = "\n\n"  # between documents, after each one's final newline
-TEXT_SUFFIXES = (".txt", ".text", ".md", ".rst", "")
+TEXT_SUFFIXES = (".txt", ".text", ".md", ".rst")
 _GUTENBERG = re.compile(r"^gutenberg:(\d+)$")
 _NLTK = re.compile(r"^nltk:(.+)$")
 
@@ -35,6 +35,7 @@ class Source:
     name: str
     opener: Opener
     stem: str
+    path: Path | None = None  # the file read, where there is one (not stdin, not nltk:)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Corpus:
     stem: str
     sha256: str
     documents: list[Document] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)  # files the documents are read from
 
     @property
     def reports(self) -> list[CleanReport]:
@@ -93,16 +95,22 @@ def fetch_gutenberg(book_id: int, *, data_dir: Path, mirror: str | None) -> Path
         if not local.is_file():
             raise CorpusError(f"no ebook {book_id} in mirror {base} (looked for {local})")
         data = local.read_bytes()
-    with atomic_path(cached) as tmp:
-        tmp.write_bytes(data)
+    try:
+        with atomic_path(cached) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        raise CorpusError(
+            f"cannot save ebook {book_id} under {cached.parent}: {exc.strerror}; "
+            "choose a writable --data-dir"
+        ) from exc
     return cached
 
 
-def _spool_stdin() -> Opener:
-    """Copy stdin to an anonymous temporary file: it can be read once, cleaning needs several
-    passes, and a large pipe must not be held in memory."""
+def _spool(stream: BinaryIO) -> Opener:
+    """Copy a stream (stdin, a pipe) to an anonymous temporary file: it can be read once,
+    cleaning needs several passes, and a large pipe must not be held in memory."""
     spool = tempfile.TemporaryFile()
-    shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+    shutil.copyfileobj(stream, spool, 1 << 20)
     spool.flush()
 
     def opener() -> BinaryIO:
@@ -115,11 +123,30 @@ def _spool_stdin() -> Opener:
 
 
 def _file(path: Path) -> Source:
-    return Source(str(path), file_opener(str(path)), path.stem)
+    return Source(str(path), file_opener(str(path)), path.stem, path)
+
+
+def _pipe(path: Path) -> Source:
+    """A FIFO or /dev/fd/N (`--corpus <(cmd)`): its bytes can be read only once."""
+    try:
+        with open(path, "rb") as fh:
+            opener = _spool(fh)
+    except OSError as exc:
+        raise CorpusError(f"cannot read corpus {path}: {exc.strerror}") from exc
+    return Source(str(path), opener, path.stem)
 
 
 def _text_files(paths: list[Path]) -> list[Path]:
     return sorted(p for p in paths if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+
+
+def _directory_files(root: Path) -> list[Path]:
+    """Text files under `root`, skipping hidden files and folders (.git, .DS_Store, ...)."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(folder) / f for f in files if not f.startswith(".")]
+    return _text_files(found)
 
 
 def resolve_sources(
@@ -136,29 +163,35 @@ def resolve_sources(
 
 def _resolve_one(spec: str, *, data_dir: Path, mirror: str | None) -> list[Source]:
     if spec == "-":
-        return [Source("<stdin>", _spool_stdin(), "stdin")]
+        if sys.stdin is None:
+            raise CorpusError("--corpus - reads stdin, but stdin is closed")
+        return [Source("<stdin>", _spool(sys.stdin.buffer), "stdin")]
+    if not spec.strip():
+        raise CorpusError("--corpus is empty: name a file, directory, glob or -")
     match = _GUTENBERG.match(spec)
     if match:
         book = int(match.group(1))
         path = fetch_gutenberg(book, data_dir=data_dir, mirror=mirror)
-        return [Source(spec, file_opener(str(path)), f"gutenberg-{book}")]
+        return [Source(spec, file_opener(str(path)), f"gutenberg-{book}", path)]
     match = _NLTK.match(spec)
     if match:
         data = gutenberg_bytes(match.group(1))
         return [Source(spec, bytes_opener(data), "nltk-" + Path(match.group(1)).stem)]
-    if glob.has_magic(spec):
+    path = Path(spec)
+    if glob.has_magic(spec) and not path.exists():  # `Alice [1865].txt` is a file, not a glob
         found = _text_files([Path(p) for p in glob.glob(spec, recursive=True)])
         if not found:
             raise CorpusError(f"no text files match {spec}")
         return [_file(p) for p in found]
-    path = Path(spec)
     if not path.exists():
         raise CorpusError(f"corpus not found: {spec}")
     if path.is_dir():
-        found = _text_files(list(path.rglob("*")))
+        found = _directory_files(path)
         if not found:
             raise CorpusError(f"no text files (.txt, .text, .md, .rst) in directory {spec}")
         return [_file(p) for p in found]
+    if not path.is_file():
+        return [_pipe(path)]
     return [_file(path)]
 
 
@@ -181,4 +214,5 @@ def load_corpus(
     digest = hashlib.sha256()
     for doc in documents:
         digest.update(doc.sha256.encode())
-    return Corpus(stem=spec_stem(sources), sha256=digest.hexdigest(), documents=documents)
+    paths = [s.path for s in sources if s.path is not None]
+    return Corpus(spec_stem(sources), digest.hexdigest(), documents, paths)

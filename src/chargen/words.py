@@ -5,6 +5,7 @@ NLTK data is looked up on NLTK's own search path (NLTK_DATA); nothing is ever do
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from functools import cache
 
@@ -15,6 +16,13 @@ def missing_data(package: str, exc: Exception | None = None) -> CorpusError:
     return CorpusError(
         f"NLTK data package {package!r} not found on the NLTK search path (NLTK_DATA); "
         f"install it with: python -m nltk.downloader {package}"
+    )
+
+
+def damaged_data(package: str, exc: Exception) -> CorpusError:
+    return CorpusError(
+        f"NLTK data package {package!r} is damaged ({exc}); "
+        f"reinstall it with: python -m nltk.downloader {package}"
     )
 
 
@@ -33,13 +41,15 @@ def stopwords(language: str) -> frozenset[str]:
 
     try:
         available = corpus.fileids()
+        if language not in available:
+            raise CorpusError(
+                f"no NLTK stopwords for {language!r}; available: {', '.join(sorted(available))}"
+            )
+        return frozenset(w.lower() for w in corpus.words(language))
     except LookupError as exc:
         raise missing_data("stopwords", exc) from exc
-    if language not in available:
-        raise CorpusError(
-            f"no NLTK stopwords for {language!r}; available: {', '.join(sorted(available))}"
-        )
-    return frozenset(w.lower() for w in corpus.words(language))
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as exc:
+        raise damaged_data("stopwords", exc) from exc
 
 
 def to_words(text: str, drop: frozenset[str] | None) -> list[str]:
@@ -55,11 +65,13 @@ def gutenberg_bytes(fileid: str) -> bytes:
 
     try:
         available = gutenberg.fileids()
+        if fileid not in available:
+            raise CorpusError(
+                f"NLTK's gutenberg corpus has no file {fileid!r}; available: {', '.join(available)}"
+            )
+        with gutenberg.abspath(fileid).open() as fh:
+            return fh.read()
     except LookupError as exc:
         raise missing_data("gutenberg", exc) from exc
-    if fileid not in available:
-        raise CorpusError(
-            f"NLTK's gutenberg corpus has no file {fileid!r}; available: {', '.join(available)}"
-        )
-    with gutenberg.abspath(fileid).open() as fh:
-        return fh.read()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise damaged_data("gutenberg", exc) from exc

@@ -85,16 +85,28 @@ def clean(
     options = clean_options(lowercase, no_strip, encoding, **kw)
     spec = corpus[0] if len(corpus) == 1 else corpus
     loaded = load_corpus(spec, options, data_dir=data_dir, mirror=corpus_mirror())
+    rare = rare_chars(loaded.chunks, options.min_char_count)
     sys.stdout.flush()
     out = sys.stdout.buffer  # UTF-8 bytes whatever the terminal's locale
     chars = 0
     for chunk in loaded.chunks():
         chars += len(chunk)
-        out.write(chunk.encode("utf-8"))
+        out.write((chunk.translate(rare) if rare else chunk).encode("utf-8"))
     out.flush()
     for r in loaded.reports:
         echo_report(r, err=True, show_cleaning=True)
     click.echo(f"{chars:,} characters", err=True)
+
+
+def rare_chars(chunks: Any, min_count: int) -> dict[int, str]:
+    """What prepare's vocabulary does to characters seen fewer than `min_count` times: each
+    becomes the unknown symbol. An extra counting pass, only when --min-char-count asks."""
+    if min_count <= 1:
+        return {}
+    from chargen.vocab import UNKNOWN, count_chars
+
+    counts = count_chars(chunks())
+    return {ord(ch): UNKNOWN for ch, n in counts.items() if n < min_count}
 
 
 def echo_report(r: Any, *, err: bool = False, show_cleaning: bool = False) -> None:
@@ -111,8 +123,12 @@ def echo_report(r: Any, *, err: bool = False, show_cleaning: bool = False) -> No
         err=err,
     )
     if show_cleaning:
-        click.echo(f"  first kept line: {r.first_line!r}", err=err)
-        click.echo(f"  last kept line:  {r.last_line!r}", err=err)
+        click.echo(f"  first kept line: {_short(r.first_line)}", err=err)
+        click.echo(f"  last kept line:  {_short(r.last_line)}", err=err)
+
+
+def _short(line: str, width: int = 100) -> str:
+    return repr(line) if len(line) <= width else repr(line[:width]) + f" ... ({len(line):,} chars)"
 
 
 def echo_prepare(result: Any, show_cleaning: bool = False, *, err: bool = False) -> None:
