@@ -38,6 +38,12 @@ for name in (None, "mirrored"):
     run = create_run_dir(base / "runs", base / f"run-{name}", "t")
     result = train(config, prepared, run, distribute=name)
     out[str(name)] = [s.train_loss for s in result.history]
+# stopped inside epoch 2 and resumed, both mirrored: the optimizer is rebuilt in the scope
+run = create_run_dir(base / "runs", base / "run-resumed", "t")
+from dataclasses import replace
+train(replace(config, max_steps=15), prepared, run, distribute="mirrored")
+result = train(config, prepared, run, distribute="mirrored", resume=True)
+out["resumed"] = [s.train_loss for s in result.history]
 print(json.dumps(out))
 """
 
@@ -61,6 +67,7 @@ def test_mirrored_on_two_logical_cpus_follows_single_device(tmp_path: Path) -> N
     assert single[-1] < single[0] and mirrored[-1] < mirrored[0]
     for a, b in zip(single, mirrored, strict=True):
         assert b == pytest.approx(a, rel=0.02)
+    assert out["resumed"] == pytest.approx(mirrored, rel=1e-5)
 
 
 def _free_ports(n: int) -> list[int]:

@@ -167,3 +167,14 @@ def test_data_flags_must_match_the_prepared_file(runner: CliRunner, tmp_path: Pa
         f"Error: --lowercase True contradicts {out} (lowercase = False); "
         "prepare the corpus again or use --corpus\n"
     )
+
+
+def test_json_output_is_strict_json() -> None:
+    """A diverged run's nan loss is null in --json output, which any JSON parser reads."""
+    import json
+
+    from chargen.cli.base import json_line
+
+    line = json_line({"loss": float("nan"), "rows": [1.5, float("inf")], "name": "r"})
+    assert line == '{"loss": null, "rows": [1.5, null], "name": "r"}'
+    assert json.loads(line)["loss"] is None

@@ -64,6 +64,9 @@ def test_invalid_toml(tmp_path: Path) -> None:
         ({"units": 2.5}, "config key 'units' must be int, got 2.5"),
         ({"lowercase": 1}, "config key 'lowercase' must be bool, got 1"),
         ({"layers": True}, "config key 'layers' must be int, got True"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number, got nan"),
+        ({"learning_rate": float("inf")}, "learning_rate must be a finite number, got inf"),
+        ({"clip_norm": float("nan")}, "clip_norm must be a finite number, got nan"),
     ],
 )
 def test_bad_values_name_the_key(changes: dict, message: str) -> None:

@@ -70,3 +70,14 @@ def test_cli_rejects_two_sources(runner, trained_run) -> None:
     result = runner.invoke(main, ["evaluate", "--corpus", "a.txt", "--data", "b.h5"])
     assert result.exit_code == 2
     assert result.stderr == "Error: give at most one of --corpus and --data\n"
+
+
+def test_cli_scores_a_short_text(runner, trained_run, tmp_path: Path) -> None:
+    """Three characters to score: no train/val split is needed (it used to be required)."""
+    short = tmp_path / "short.txt"
+    short.write_text("ab")
+    result = runner.invoke(
+        main, ["evaluate", "--run", str(trained_run.path), "--corpus", str(short), "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["chars"] == 2  # "b" and the final line break

@@ -62,7 +62,7 @@ def test_info_without_a_run_is_a_usage_error(runner: CliRunner, tmp_path: Path) 
     assert result.exit_code == 2
     assert result.stderr == (
         f"Error: no run found at {tmp_path / 'none' / 'latest'}; "
-        "train one first or pass --run DIR\n"
+        "train one first or name its directory\n"
     )
 
 

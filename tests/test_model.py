@@ -39,3 +39,24 @@ def test_compiled_loss_is_sparse_crossentropy_from_logits() -> None:
     # an untrained model is close to uniform: log(6) nats per character
     assert abs(loss - np.log(6)) < 0.1
     assert model.optimizer.global_clipnorm == 1.0
+
+
+def test_weights_of_another_model_are_one_clear_error(tmp_path, recwarn) -> None:
+    """A GRU run's weights in an LSTM run (an edited config.json, a copied file): one line that
+    names what did not fit, and none of Keras' warnings."""
+    import pytest
+
+    from chargen.errors import RunError
+    from chargen.model import load_weights
+
+    path = tmp_path / "gru.weights.h5"
+    build_model(vocab_size=5, embedding_dim=2, units=4, layers=2, cell="gru").save_weights(path)
+    lstm = build_model(vocab_size=5, embedding_dim=2, units=4, layers=1)
+    with pytest.raises(RunError) as err:
+        load_weights(lstm, path, vocab_size=5)
+    assert str(err.value).startswith(
+        f"cannot load weights {path}: they are not for the model in the run's config (Layer "
+    )
+    assert "expected 3 variables" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert not [w for w in recwarn if "Skipping" in str(w.message)]

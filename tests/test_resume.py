@@ -96,6 +96,14 @@ def test_cli_resume_refuses_model_changes(runner, tmp_path, tiny_config, tiny_pr
     result = runner.invoke(main, ["train", "--resume", str(run.path), "--units", "99"])
     assert result.exit_code == 2
     assert result.stderr == "Error: --units cannot change when resuming (the run has 8)\n"
+    result = runner.invoke(
+        main, ["train", "--resume", str(run.path), "--ascii", "--keep-chars", "[a-z]"]
+    )
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: --ascii, --keep-chars: a resumed run keeps the cleaning options it was prepared "
+        "with\n",
+    )
 
 
 def test_cli_resume_of_a_finished_run_prints_only_the_error(
@@ -159,4 +167,36 @@ def test_signals_and_kill_resume_like_an_uninterrupted_run(tmp_path, tiny_prepar
         )
         assert done.returncode == 0, done.stderr
         assert not (path / ".lock").exists()
+        assert not list(path.glob(".tmp-*"))  # a killed writer's temporary is cleared
         assert _rows(RunDir(path)) == _rows(RunDir(ref))
+
+
+def test_a_stop_inside_an_epoch_saves_and_exits(tmp_path, tiny_prepared) -> None:
+    """--max-steps inside an epoch, then the weights are saved while tf.data drops the epoch's
+    iterator. That iterator used to close its HDF5 file on a tf.data thread while the main
+    thread was inside h5py: each waited for the other forever (no CPU, SIGTERM ignored)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    path = tmp_path / "run"
+    args = ["--data", str(tiny_prepared.path), "--config", "tiny", "--rng-seed", "5"]
+    args += ["--epochs", "3", "--layers", "2", "--layer-norm", "--dropout", "0.2"]
+    args += [
+        "--seq-len",
+        "16",
+        "--batch-size",
+        "8",
+        "--max-steps",
+        "20",
+        "--run-dir",
+        str(path),
+        "-q",
+    ]
+    proc = subprocess.Popen(
+        _cli("train", *args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        out, err = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped at --max-steps 20" in out
+    assert sorted(p.name for p in path.iterdir() if p.name.startswith(".")) == []

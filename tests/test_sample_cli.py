@@ -158,3 +158,19 @@ def test_seed_is_required_without_interactive(runner: CliRunner, trained_run) ->
         2,
         "Error: give exactly one of --seed and --seed-file\n",
     )
+
+
+def test_a_seed_that_cleaning_empties_says_so() -> None:
+    import pytest
+
+    from chargen.corpus import CleanOptions
+    from chargen.errors import VocabError
+    from chargen.generate import prepare_seed
+
+    assert prepare_seed("Caf\u00e9 ", CleanOptions(ascii=True, lowercase=True)) == "cafe "
+    with pytest.raises(VocabError) as err:
+        prepare_seed("\u65e5\u672c", CleanOptions(ascii=True))
+    assert str(err.value) == (
+        "the seed '\u65e5\u672c' is empty after the run's cleaning (ascii); give characters the "
+        "corpus kept"
+    )

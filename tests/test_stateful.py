@@ -109,3 +109,25 @@ def test_sampler_steps_match_the_full_model(cell: str, layer_norm: bool) -> None
         vocab_size=len(vocab), embedding_dim=5, layer_units=[7, 7], cell=cell, layer_norm=layer_norm
     )
     assert counted == model.count_params()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_stateful_run_resumed_inside_an_epoch_equals_uninterrupted(
+    runner: CliRunner, tiny_corpus: Path, tmp_path: Path, cell: str
+) -> None:
+    """The carried states are in the checkpoint: a resume inside an epoch continues the
+    streams from them, not from zeros, so the metrics are those of an uninterrupted run."""
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    extra = ["--stateful", "--cell", cell]
+    assert _train(runner, tiny_corpus, whole, *extra).exit_code == 0
+    assert _train(runner, tiny_corpus, parts, *extra, "--max-steps", "7").exit_code == 0
+    resumed = runner.invoke(main, ["train", "--resume", str(parts), "--max-steps", "1000"])
+    assert resumed.exit_code == 0, resumed.stderr
+
+    def rows(run: Path) -> list[list[str]]:
+        lines = (run / "metrics.csv").read_text().splitlines()
+        keep = [i for i, k in enumerate(lines[0].split(",")) if k not in {"chars_per_s", "seconds"}]
+        return [[r.split(",")[i] for i in keep] for r in lines]
+
+    assert len(rows(whole)) == 3
+    assert rows(parts) == rows(whole)

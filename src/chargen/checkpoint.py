@@ -98,6 +98,7 @@ def save_checkpoint(
                 for group, variables in (
                     ("model", model.variables),
                     ("optimizer", model.optimizer.variables),
+                    ("states", recurrent_states(model)),
                 ):
                     g = h5.create_group(group)
                     g.attrs["count"] = len(variables)
@@ -109,12 +110,21 @@ def save_checkpoint(
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise TrainingError(
-            f"cannot write checkpoint {path}: {reason}; the previous checkpoint is kept"
+            f"cannot write checkpoint {path}: {reason}; "
+            + ("the previous checkpoint is kept" if path.is_file() else "there is none yet")
         ) from exc
 
 
 def _all_variables(model: Any) -> list[Any]:
-    return [*model.variables, *model.optimizer.variables]
+    return [*model.variables, *model.optimizer.variables, *recurrent_states(model)]
+
+
+def recurrent_states(model: Any) -> list[Any]:
+    """A stateful model's carried LSTM/GRU states: Keras keeps them outside `model.variables`,
+    and a run stopped inside an epoch must resume from them, not from zeros."""
+    from chargen.model import recurrent_layers
+
+    return [v for layer in recurrent_layers(model) if layer.stateful for v in layer.states or []]
 
 
 def saved_position(path: Path) -> dict[str, Any] | None:
@@ -147,10 +157,10 @@ def load_checkpoint(
             raise RunError(f"{path} belongs to another vocabulary than this run's vocab.json")
         _check_config(path, json.loads(str(attrs["config"])), config)
         model.optimizer.build(model.trainable_variables)
-        for group, variables in (
-            ("model", model.variables),
-            ("optimizer", model.optimizer.variables),
-        ):
+        groups = [("model", model.variables), ("optimizer", model.optimizer.variables)]
+        if "states" in h5:  # older checkpoints have none: the state then restarts from zero
+            groups.append(("states", recurrent_states(model)))
+        for group, variables in groups:
             g = h5[group]
             if int(g.attrs["count"]) != len(variables):
                 raise RunError(f"{path} does not match this model ({group} variables differ)")

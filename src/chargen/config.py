@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 import types
 import typing
@@ -61,7 +62,11 @@ class Config:
             object.__setattr__(self, "layer_units", tuple(self.layer_units))
         hints = _hints()
         for f in fields(self):
-            _check_type(f.name, getattr(self, f.name), hints[f.name])
+            value = getattr(self, f.name)
+            _check_type(f.name, value, hints[f.name])
+            # nan passes every `<` check below; inf trains to nan with exit 0
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value}")
         positive = ("layers", "units", "embedding_dim", "seq_len", "batch_size", "epochs")
         for name in positive:
             if getattr(self, name) < 1:

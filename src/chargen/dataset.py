@@ -247,42 +247,52 @@ def iter_batches(
     """
     rng = np.random.default_rng([seed, epoch])
     with h5py.File(path, "r") as h5:
-        ids = h5[split]
-        n = int(ids.shape[0])
-        phase = _phase(rng, n, seq_len, shuffle)
-        n_windows = count_windows(n - phase, seq_len)
-        if n_windows < batch_size:
-            if skip == 0 and n_windows > 0:
-                block = ids[phase : phase + n_windows * seq_len + 1].astype(np.int32)
-                yield _windows(block, seq_len, n_windows)
-            return
-        per_pool = max(batch_size, POOL_CHARS // seq_len)
-        pools = list(range(0, n_windows, per_pool))
+        n = int(h5[split].shape[0])
+    phase = _phase(rng, n, seq_len, shuffle)
+    n_windows = count_windows(n - phase, seq_len)
+    if n_windows < batch_size:
+        if skip == 0 and n_windows > 0:
+            block = _read(path, split, phase, phase + n_windows * seq_len + 1)
+            yield _windows(block, seq_len, n_windows)
+        return
+    per_pool = max(batch_size, POOL_CHARS // seq_len)
+    pools = list(range(0, n_windows, per_pool))
+    if shuffle:
+        rng.shuffle(pools)
+    pending: list[npt.NDArray[np.int32]] = []
+    held = 0
+    for first in pools:
+        count = min(per_pool, n_windows - first)
+        start = phase + first * seq_len
+        block = _read(path, split, start, start + count * seq_len + 1)
+        win = _windows(block, seq_len, count)
         if shuffle:
-            rng.shuffle(pools)
-        pending: list[npt.NDArray[np.int32]] = []
-        held = 0
-        for first in pools:
-            count = min(per_pool, n_windows - first)
-            start = phase + first * seq_len
-            block = ids[start : start + count * seq_len + 1].astype(np.int32)
-            win = _windows(block, seq_len, count)
-            if shuffle:
-                win = win[rng.permutation(count)]
-            pending.append(win)
-            held += count
-            while held >= batch_size:
-                merged = np.concatenate(pending) if len(pending) > 1 else pending[0]
-                usable = (len(merged) // batch_size) * batch_size
-                for b in range(0, usable, batch_size):
-                    if skip > 0:
-                        skip -= 1
-                    else:
-                        yield merged[b : b + batch_size]
-                pending = [merged[usable:]] if usable < len(merged) else []
-                held = len(merged) - usable
-        if pending and held and not drop_remainder and skip == 0:
-            yield np.concatenate(pending)
+            win = win[rng.permutation(count)]
+        pending.append(win)
+        held += count
+        while held >= batch_size:
+            merged = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            usable = (len(merged) // batch_size) * batch_size
+            for b in range(0, usable, batch_size):
+                if skip > 0:
+                    skip -= 1
+                else:
+                    yield merged[b : b + batch_size]
+            pending = [merged[usable:]] if usable < len(merged) else []
+            held = len(merged) - usable
+    if pending and held and not drop_remainder and skip == 0:
+        yield np.concatenate(pending)
+
+
+def _read(path: Path, split: str, start: int, stop: int) -> npt.NDArray[np.int32]:
+    """One pool of ids, the file open only while it is read.
+
+    Why: a generator that holds an HDF5 file across `yield` closes it when tf.data drops the
+    iterator, on a tf.data thread; if that happens while the main thread is inside h5py (a
+    stop mid-epoch, then saving weights) each waits for the other's lock forever.
+    """
+    with h5py.File(path, "r") as h5:
+        return h5[split][start:stop].astype(np.int32)
 
 
 def _phase(rng: np.random.Generator, n: int, seq_len: int, shuffle: bool) -> int:

@@ -151,19 +151,19 @@ def evaluate_run(
 def load_corpus_text(
     run_path: Path | None, runs_root: Path, spec: str, *, data_dir: Path, mirror: str | None
 ) -> str:
-    """`spec` cleaned with the run's options (prepared once, cached like training corpora)."""
+    """`spec` cleaned with the run's options; the run's vocabulary then decides what is scored.
+
+    Cleaned directly rather than prepared: a prepared file needs a train and a val split,
+    which a short text to score has no use for.
+    """
     from chargen.generate import seed_options
-    from chargen.prepare import prepare_corpus
     from chargen.runs import resolve_run
+    from chargen.sources import load_corpus
 
     run = resolve_run(run_path, runs_root)
     vocab = Vocab.load(run.vocab)
-    result = prepare_corpus(
-        spec, seed_options(vocab), val_fraction=0.5, data_dir=data_dir, mirror=mirror
-    )
-    own = result.prepared.vocab
-    path = result.prepared.path
-    return own.decode(read_ids(path, "train")) + own.decode(read_ids(path, "val"))
+    corpus = load_corpus(spec, seed_options(vocab), data_dir=data_dir, mirror=mirror)
+    return "".join(corpus.chunks())
 
 
 def run_prepared_path(run: RunDir) -> Path:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from chargen.corpus import CleanOptions, normalise_seed
+from chargen.errors import VocabError
 from chargen.runs import RunDir, read_run_config, resolve_run
 from chargen.sample import Sampler
 from chargen.vocab import Vocab
@@ -21,7 +22,19 @@ def load_sampler(
 ) -> tuple[RunDir, Sampler, str]:
     """The run, a sampler over its best weights, and the seed normalised as the corpus was."""
     run, model, vocab = load_run_model(run_path, runs_root)
-    return run, Sampler(model, vocab), normalise_seed(seed_text, seed_options(vocab))
+    return run, Sampler(model, vocab), prepare_seed(seed_text, seed_options(vocab))
+
+
+def prepare_seed(seed_text: str, options: CleanOptions) -> str:
+    """The seed normalised as the corpus was; a seed that cleaning empties says so."""
+    seed = normalise_seed(seed_text, options)
+    if seed_text and not seed:
+        active = [k for k in ("ascii", "keep_chars", "words_only") if getattr(options, k)]
+        raise VocabError(
+            f"the seed {seed_text!r} is empty after the run's cleaning "
+            f"({', '.join(active) or 'normalisation'}); give characters the corpus kept"
+        )
+    return seed
 
 
 def load_run_model(run_path: Path | None, runs_root: Path) -> tuple[RunDir, Any, Vocab]:

@@ -53,9 +53,10 @@ def check_unlocked(run_dir: Path) -> None:
     """Refuse a run that a live process is training."""
     owner = read_lock(run_dir)
     if owner is not None and is_alive(owner) and owner.get("pid") != os.getpid():
+        since = f" (since {owner['started']})" if owner.get("started") else ""
         raise RunError(
             f"run directory {run_dir} is in use by training process {owner.get('pid')} on "
-            f"{owner.get('host')} (since {owner.get('started')}); wait for it or stop it"
+            f"{owner.get('host')}{since}; wait for it or stop it"
         )
 
 

@@ -236,7 +236,8 @@ class Loop:
                 stamp_h5(tmp, vocab_json=self.vocab_json)
         except OSError as exc:
             raise TrainingError(
-                f"cannot write {path}: {exc.strerror or exc}; the previous file is kept"
+                f"cannot write {path}: {exc.strerror or exc}; "
+                + ("the previous file is kept" if path.is_file() else "there is none yet")
             ) from exc
 
     def save(self, *, last: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -112,9 +113,19 @@ def load_weights(model: keras.Model, path: Path, *, vocab_size: int) -> None:
     if not path.is_file():
         raise RunError(f"weights file not found: {path}")
     try:
-        model.load_weights(path)
+        with warnings.catch_warnings():  # Keras warns about each missing group, then raises
+            warnings.simplefilter("ignore")
+            model.load_weights(path)
     except (ValueError, OSError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        # Keras' mismatch message says which layer expected what on a later line
+        detail = next((line for line in lines if " expected " in line), None)
+        if detail is not None:
+            raise RunError(
+                f"cannot load weights {path}: they are not for the model in the run's config "
+                f"({detail[:200]})"
+            ) from exc
+        first = lines[0] if lines else type(exc).__name__
         raise RunError(f"cannot load weights {path}: {first[:200]}") from exc
     out = model.get_layer("logits").units
     if out != vocab_size:

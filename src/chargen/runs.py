@@ -102,7 +102,7 @@ def resolve_run(run: Path | None, runs_root: Path) -> RunDir:
         path = runs_root / LATEST
     if not path.is_dir():
         if run is None:
-            raise RunError(f"no run found at {path}; train one first or pass --run DIR")
+            raise RunError(f"no run found at {path}; train one first or name its directory")
         raise RunError(f"run directory not found: {path}")
     rd = RunDir(path)
     for required in (rd.config, rd.vocab):

@@ -81,10 +81,12 @@ def run_stateful_epoch(
 
     Returns (mean train loss in nats, seconds, characters seen). Batches go through
     `train_on_batch` in stream order, so nothing reorders them. `skip` drops batches a resumed
-    epoch already trained (the state restarts from zero there); `callbacks` get Keras' batch
-    hooks, with the running mean loss, and may stop the epoch with `model.stop_training`.
+    epoch already trained; the states then are the checkpoint's, which load_checkpoint restored.
+    `callbacks` get Keras' batch hooks, with the running mean loss, and may stop the epoch with
+    `model.stop_training`.
     """
-    reset_states(model)
+    if skip == 0:
+        reset_states(model)
     if tracker is not None:
         tracker.start_epoch()
     for cb in callbacks:

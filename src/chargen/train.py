@@ -18,7 +18,7 @@ from chargen.config import Config
 from chargen.controls import Progress, StopSignal
 from chargen.dataset import Prepared, check_fits
 from chargen.errors import ConfigError, RunError, TrainingError, UsageProblem
-from chargen.files import write_text_atomic
+from chargen.files import remove_stale_temporaries, write_text_atomic
 from chargen.lock import run_lock
 from chargen.loop import Hooks, Loop
 from chargen.progress import Progress as BatchProgress
@@ -172,6 +172,7 @@ def train(
     keras.utils.set_random_seed(seed)
     stop = StopSignal()
     with run_lock(run.path), stop.installed():
+        remove_stale_temporaries(run.path)
         try:
             if resume:
                 _check_resumable(run, prepared)
@@ -182,7 +183,8 @@ def train(
             raise RunError(f"cannot write to run directory {run.path}: {exc.strerror}") from exc
         handler = _attach_log(run)
         try:
-            with precision(mixed_precision), make_strategy(distribute).scope():
+            strategy = make_strategy(distribute)
+            with precision(mixed_precision), strategy.scope():
                 model = build_model(
                     **model_kwargs(config, len(prepared.vocab)),
                     stateful_batch=config.batch_size if config.stateful else None,
@@ -191,16 +193,18 @@ def train(
                     model,
                     learning_rate=config.learning_rate,
                     clip_norm=config.clip_norm,
-                    jit_compile=_jit(config.jit_compile),
+                    # Keras runs no XLA under op determinism (and warns if asked to)
+                    jit_compile=_jit(config.jit_compile and not config.deterministic),
                 )
             progress = Progress()
             if resume and run.checkpoint.is_file():
-                position = load_checkpoint(
-                    run.checkpoint,
-                    model,
-                    config=config.to_dict(),
-                    vocab_json=prepared.vocab.to_json(),
-                )
+                with strategy.scope():  # the optimizer builds its variables on the replicas
+                    position = load_checkpoint(
+                        run.checkpoint,
+                        model,
+                        config=config.to_dict(),
+                        vocab_json=prepared.vocab.to_json(),
+                    )
                 progress = Progress.from_dict(position)
                 log.info(
                     "resuming at epoch %d, step %d of the epoch (step %d overall)",

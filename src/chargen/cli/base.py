@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -142,3 +144,19 @@ run_option = click.option(
     type=click.Path(path_type=Path),
     help="Run directory [env CHARGEN_RUN; default runs/latest].",
 )
+
+
+def json_line(obj: Any, **kw: Any) -> str:
+    """Strict JSON for --json output: nan and inf (a diverged run's loss) become null, since
+    Python's default `NaN` breaks every other JSON parser."""
+    return json.dumps(_finite(obj), allow_nan=False, **kw)
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj

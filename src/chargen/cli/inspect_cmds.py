@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import click
@@ -12,6 +11,7 @@ from chargen.cli.base import (
     corpus_mirror,
     data_dir_option,
     import_tensorflow,
+    json_line,
     main,
     run_option,
     runs_dir_option,
@@ -33,7 +33,7 @@ def info(run_path: Path | None, as_json: bool, runs_dir: Path) -> None:
     from chargen.runinfo import describe_run, run_info
 
     details = run_info(run_path, runs_dir)
-    click.echo(json.dumps(details, ensure_ascii=False) if as_json else describe_run(details))
+    click.echo(json_line(details, ensure_ascii=False) if as_json else describe_run(details))
 
 
 @main.command()
@@ -65,7 +65,7 @@ def baseline(
     prepared = open_prepared(data)
     result = run_baseline(prepared.path, order, len(prepared.vocab))
     if as_json:
-        click.echo(json.dumps({"data": str(prepared.path), **dataclasses.asdict(result)}))
+        click.echo(json_line({"data": str(prepared.path), **dataclasses.asdict(result)}))
         return
     click.echo(
         f"order {result.order} n-gram (Witten-Bell): val {result.val_bpc:.4f} bits/char "
@@ -138,7 +138,7 @@ def list_runs_command(as_json: bool, runs_dir: Path) -> None:
     found = list_runs(runs_dir)
     if as_json:
         for record in found:
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(json_line(record, ensure_ascii=False))
     elif not found:
         click.echo(f"no runs in {runs_dir}", err=True)
     else:
@@ -181,7 +181,7 @@ def evaluate(
         )
     ev = evaluate_run(run_path, runs_dir, text=text, source=corpus, data=data)
     if as_json:
-        click.echo(json.dumps(ev.to_dict(), ensure_ascii=False))
+        click.echo(json_line(ev.to_dict(), ensure_ascii=False))
         return
     click.echo(f"run:        {ev.run}")
     click.echo(f"text:       {ev.source}")

@@ -85,8 +85,7 @@ def sample(
         raise UsageProblem("--interactive reads seeds from the prompt; drop --seed/--output")
     raw_seed = "" if interactive else read_seed(seed_text, seed_file, sys.stdin)
     import_tensorflow()
-    from chargen.corpus import normalise_seed
-    from chargen.generate import load_sampler, seed_options
+    from chargen.generate import load_sampler, prepare_seed, seed_options
     from chargen.sample import Strategy
 
     strategies = [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
@@ -119,6 +118,6 @@ def sample(
         if not line:
             return
         try:
-            job.write(normalise_seed(line, options), sys.stdout)
+            job.write(prepare_seed(line, options), sys.stdout)
         except ChargenError as exc:  # a bad seed ends this round, not the session
             click.echo(f"Error: {exc}", err=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import secrets
@@ -20,6 +19,7 @@ from chargen.cli.base import (
     corpus_options,
     data_dir_option,
     import_tensorflow,
+    json_line,
     main,
     runs_dir_option,
     with_options,
@@ -144,6 +144,14 @@ def train(
         "distribute": distribute,
         "mixed_precision": mixed_precision,
     }
+    defaults = {"ascii_": False, "min_char_count": 1, "words_only": False}
+    given = [k for k in CLEAN_KEYS if kw[k] != defaults.get(k)]
+    given += ["no_strip"] * no_strip + ["encoding"] * (encoding is not None)
+    flags = ", ".join("--" + k.strip("_").replace("_", "-") for k in given)
+    if resume is not None and given:
+        raise UsageProblem(
+            f"{flags}: a resumed run keeps the cleaning options it was prepared with"
+        )
     if resume is not None:
         _resume(
             resume,
@@ -160,13 +168,8 @@ def train(
         return
     if (corpus is None) == (data is None):
         raise UsageProblem("give exactly one of --corpus and --data")
-    if data is not None:
-        defaults = {"ascii_": False, "min_char_count": 1, "words_only": False}
-        given = [k for k in CLEAN_KEYS if kw[k] != defaults.get(k)]
-        given += ["no_strip"] * no_strip + ["encoding"] * (encoding is not None)
-        if given:
-            flags = ", ".join("--" + k.strip("_").replace("_", "-") for k in given)
-            raise UsageProblem(f"{flags}: cleaning options apply to --corpus, not --data")
+    if data is not None and given:
+        raise UsageProblem(f"{flags}: cleaning options apply to --corpus, not --data")
     if run_dir is not None and run_dir.is_dir():
         check_unlocked(run_dir)
     config = load_config(config_name)
@@ -302,7 +305,7 @@ class _TrainReport:
 
     def start(self, run_path: Path, *, resume: bool = False) -> None:
         if self.as_json:
-            click.echo(json.dumps({"event": "start", "run": str(run_path), "resume": resume}))
+            click.echo(json_line({"event": "start", "run": str(run_path), "resume": resume}))
         elif not self.quiet:
             click.echo(f"{'resuming ' if resume else ''}run directory: {run_path}")
             click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
@@ -317,7 +320,7 @@ class _TrainReport:
 
         def show(p: Any) -> None:
             if self.as_json:
-                click.echo(json.dumps(p.to_dict()))
+                click.echo(json_line(p.to_dict()))
             elif self.tty:
                 click.echo(f"\r{format_progress(p)}\x1b[K", nl=False)
                 self.live = True
@@ -331,7 +334,7 @@ class _TrainReport:
             click.echo("\r\x1b[K", nl=False)
             self.live = False
         if self.as_json:
-            click.echo(json.dumps({"event": "epoch", **dataclasses.asdict(s)}))
+            click.echo(json_line({"event": "epoch", **dataclasses.asdict(s)}))
         elif not self.quiet:
             click.echo(
                 f"{s.epoch:5d}  {s.train_loss:10.4f}  {s.val_loss:8.4f}  {s.val_bpc:7.3f}  "
@@ -352,7 +355,7 @@ class _TrainReport:
                 "best_val_bpc": best.val_bpc,
                 "seconds": sum(s.seconds for s in result.history),
             }
-            click.echo(json.dumps(record))
+            click.echo(json_line(record))
         else:
             click.echo(
                 f"best val_bpc {best.val_bpc:.3f} at epoch {best.epoch}; weights in {run_path}"
