@@ -174,3 +174,13 @@ def test_a_seed_that_cleaning_empties_says_so() -> None:
         "the seed '\u65e5\u672c' is empty after the run's cleaning (ascii); give characters the "
         "corpus kept"
     )
+
+
+@pytest.mark.parametrize("extra", [["--temperature", "0.5"], ["--top-k", "3"], ["--top-p", "0.9"]])
+def test_argmax_refuses_sampling_options(runner: CliRunner, trained_run, extra) -> None:
+    result = _sample(runner, trained_run, "--seed", "Alice", "--argmax", *extra)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --argmax always takes the most likely character; drop --temperature, --top-k "
+        "and --top-p (or --argmax)\n"
+    )

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from chargen.cli.base import (
     import_tensorflow,
@@ -80,6 +81,12 @@ def sample(
         raise ConfigError(f"--length must be at least 1, got {length}")
     if num_samples < 1:
         raise ConfigError(f"--num-samples must be at least 1, got {num_samples}")
+    source = click.get_current_context().get_parameter_source("temperature")
+    if argmax and (source is not ParameterSource.DEFAULT or top_k is not None or top_p is not None):
+        raise UsageProblem(
+            "--argmax always takes the most likely character; drop --temperature, --top-k "
+            "and --top-p (or --argmax)"
+        )
     temperatures = [0.0] if argmax else parse_temperatures(temperature)
     if interactive and (seed_text is not None or seed_file is not None or output is not None):
         raise UsageProblem("--interactive reads seeds from the prompt; drop --seed/--output")
