@@ -336,3 +336,61 @@ def test_older_german_footer_is_an_end_marker() -> None:
 
     lines = ["Text.", "", "Ende dieses Projekt Gutenberg Etextes \u00bbDie Leiden\u00ab", "x"]
     assert find_end(lines, 0) == (2, lines[2])
+
+
+SMALL_PRINT_AFTER_END = [  # 2002 style: no start marker; the small print follows the end
+    "",
+    "End of Project Gutenberg's The Ball and The Cross, by G.K. Chesterton",
+    "",
+    "*END THE SMALL PRINT! FOR PUBLIC DOMAIN EBOOKS*Ver.02/11/02*END*",
+]
+
+
+def test_small_print_after_the_end_is_not_a_start() -> None:
+    """NLTK's chesterton-ball.txt: the licence's closing line matches a 1990s start marker,
+    which made the whole book "only a header and licence"."""
+    body = ["[The Ball and The Cross by G.K. Chesterton 1909]", "", "The flying ship sang."]
+    text = "\r\n".join(body + SMALL_PRINT_AFTER_END) + "\r\n"
+    cleaned = clean_bytes(text.encode(), CleanOptions(), source="ball")
+    assert cleaned.text == "\n".join(body) + "\n"
+    assert cleaned.report.end_marker == SMALL_PRINT_AFTER_END[1]
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_several_ebooks_in_one_file_are_refused(big: bool, monkeypatch) -> None:
+    """Cutting at the first book's end dropped the others (small files); cutting at the last
+    end kept licences and headers as text (big files). Either way it has to be split."""
+    header, body, footer = ERAS["2010s"]
+    book = "\n".join(header + body * (200 if big else 1) + footer) + "\n"
+    if big:
+        monkeypatch.setattr(document, "EDGE", 4096)
+    for data in ((book * 2).encode(), (book * 3).encode()):
+        with pytest.raises(CorpusError) as err:
+            Document("two", bytes_opener(data), CleanOptions())
+            "".join(Document("two", bytes_opener(data), CleanOptions()).chunks())
+        assert str(err.value).startswith("two holds more than one Project Gutenberg ebook ('*** ")
+        assert str(err.value).endswith(
+            "PROJECT GUTENBERG EBOOK, THE TIME MACHINE ***' is inside it); give each book as its "
+            "own file (a directory of them works as --corpus), or keep everything with --no-strip"
+        )
+    assert len(book) > 2 * 4096 if big else len(book) * 3 < 2 * document.EDGE
+    kept = clean_bytes((book * 2).encode(), CleanOptions(strip=False), source="two")
+    assert kept.text == book * 2
+
+
+def test_marker_wordings_and_dos_end_of_file() -> None:
+    body = ["Hello.", "Goodbye."]
+    for start, end in [
+        ("*** START OF PROJECT GUTENBERG EBOOK HELLO ***", "*** END OF PROJECT GUTENBERG EBOOK"),
+        (
+            "*** START OF THE PROJECT GUTENBERG EBOOK HELLO",
+            "The End of the Project Gutenberg Etext",
+        ),
+    ]:
+        text = "\n".join(["Header.", start, "", *body, "", end, "Licence."]) + "\n\x1a\x1a"
+        cleaned = clean_bytes(text.encode(), CleanOptions(), source="s")
+        assert (cleaned.text, cleaned.report.start_marker) == ("Hello.\nGoodbye.\n", start)
+    text = "The text.\nThe End\x1a\x1a\n\x1a"
+    cleaned = clean_bytes(text.encode(), CleanOptions(), source="s")
+    assert cleaned.text == "The text.\nThe End\n"
+    assert cleaned.report.last_line == "The End"

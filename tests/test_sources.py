@@ -171,3 +171,17 @@ def test_closed_stdin_and_unwritable_cache(tmp_path: Path, monkeypatch) -> None:
         fetch_gutenberg(11, data_dir=blocked, mirror=str(MIRROR))
     assert str(err.value).startswith(f"cannot save ebook 11 under {blocked}/gutenberg: ")
     assert str(err.value).endswith("; choose a writable --data-dir")
+
+
+def test_every_nltk_gutenberg_book_is_kept_whole_without_licence(tmp_path: Path) -> None:
+    """NLTK's 18 ebooks span the 1990s-2000s conventions (no start marker, small print after
+    the end, Ctrl-Z at the end, cp1252). Each keeps its text and none of the licence."""
+    from nltk.corpus import gutenberg
+
+    for fileid in gutenberg.fileids():
+        corpus = _load(f"nltk:{fileid}", tmp_path)
+        text = "".join(corpus.chunks())
+        assert len(text) > 30_000, fileid
+        assert "gutenberg" not in text.lower(), fileid
+        assert "\x1a" not in text, fileid
+        assert corpus.reports[0].first_line.startswith("["), fileid  # "[Title by Author 1850]"

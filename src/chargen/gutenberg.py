@@ -11,14 +11,11 @@ from dataclasses import dataclass
 
 # A start marker ends the header: the modern `*** START OF ...` lines (with or without the
 # space) and the 1990s `*END*THE SMALL PRINT! ...` line that closes the licence block.
-START = re.compile(
-    r"^\W*\*+\s*START\s*OF\s*(THE|THIS)\s+(COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
-    r"|^\W*\*+\s*END\s*\**\s*THE\s+SMALL\s+PRINT",
-    re.IGNORECASE,
-)
+_MODERN_START = r"^\W*\*+\s*START\s*OF\s*((THE|THIS)\s+)?(COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
+START = re.compile(_MODERN_START + r"|^\W*\*+\s*END\s*\**\s*THE\s+SMALL\s+PRINT", re.IGNORECASE)
 # An end marker starts the footer and the licence after it.
 END = re.compile(
-    r"^\W*\**\s*END\s*OF\s*(THE\s+|THIS\s+)?(COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
+    r"^\W*\**\s*(THE\s+)?END\s*OF\s*(THE\s+|THIS\s+)?(COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
     r"|^\W*\**\s*END\s+OF\s+(THE|THIS)\s+(E-?TEXT|E-?BOOK)\s+OF\b"
     r"|^\W*\**\s*ENDE\s+DIESES\s+PRO(JECT|JEKT)\s+GUTENBERG",  # older German ebooks
     re.IGNORECASE,
@@ -30,6 +27,13 @@ NOTES = re.compile(
     r"|scanned\s+(and\s+proofread\s+)?by|proofread\s+by|html\s+version\s+by"
     r"|e-?text\s+(scanned|edited)\s+by|created\s+by|updated\s+editions\s+will)",
     re.IGNORECASE,
+)
+# Lines that never belong to a book's text: a `*** START OF` line (a 2000s small print may
+# follow an end marker, so that one does not count) or an end marker.
+# Searched in whole blocks of text, so no part of it may match across a line break.
+MARKER = re.compile(
+    f"(?:{_MODERN_START})|(?:{END.pattern})".replace(r"\W", r"[^\w\n]").replace(r"\s", r"[^\S\n]"),
+    re.IGNORECASE | re.MULTILINE,
 )
 # A second start marker this close to the first one belongs to the same header.
 _HEADER_SPAN = 400
@@ -47,7 +51,9 @@ class Cut:
 
 def find_start(lines: list[str]) -> tuple[int, str | None]:
     """Index after the header (0 if none) and the marker that closed it."""
-    found = [i for i, line in enumerate(lines) if START.match(line)]
+    # the licence after a book's end marker can hold a small-print start line (2002 style)
+    first_end = next((i for i, line in enumerate(lines) if END.match(line)), len(lines))
+    found = [i for i, line in enumerate(lines[:first_end]) if START.match(line)]
     if not found:
         return 0, None
     chosen = found[0]
@@ -88,9 +94,17 @@ def find_end(lines: list[str], begin: int) -> tuple[int, str | None]:
     return len(lines), None
 
 
+def another_book(lines: list[str], begin: int) -> str | None:
+    """A `*** START OF` line at or after `begin`: the footer holds a further ebook."""
+    for line in lines[begin:]:
+        if MARKER.match(line) and not END.match(line):
+            return line.strip()
+    return None
+
+
 def last_text_line(lines: list[str], end: int, floor: int) -> int:
     """The last non-blank line before `end` (floor - 1 when there is none)."""
     i = end - 1
-    while i >= floor and not lines[i].strip():
+    while i >= floor and not lines[i].replace("\x1a", "").strip():  # Ctrl-Z: DOS end of file
         i -= 1
     return i
