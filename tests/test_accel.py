@@ -220,3 +220,15 @@ def test_tuned_allocator_keeps_freed_pages(setting: str) -> None:
         assert out[0] == "True" and released_mb < 4
     else:  # the C library's defaults: the check above would fail without the tuning
         assert out[0] == "False" and released_mb > 60
+
+
+def test_bad_tf_config_creates_no_run(runner, tmp_path: Path, tiny_corpus, monkeypatch) -> None:
+    """Checked before the run directory exists: a failed start left a broken `runs/latest`."""
+    from chargen.cli import main
+
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {}}')
+    runs = tmp_path / "runs"
+    args = ["train", "--corpus", str(tiny_corpus), "--config", "tiny", "--runs-dir", str(runs)]
+    result = runner.invoke(main, [*args, "--distribute", "multi-worker"])
+    assert (result.exit_code, result.stderr) == (2, "Error: TF_CONFIG is not valid: 'worker'\n")
+    assert not runs.exists()

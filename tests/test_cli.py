@@ -178,3 +178,22 @@ def test_json_output_is_strict_json() -> None:
     line = json_line({"loss": float("nan"), "rows": [1.5, float("inf")], "name": "r"})
     assert line == '{"loss": null, "rows": [1.5, null], "name": "r"}'
     assert json.loads(line)["loss"] is None
+
+
+def test_train_takes_several_corpora(runner: CliRunner, tmp_path: Path) -> None:
+    """`--corpus` repeats on train as on prepare; it used to keep only the last one."""
+    from chargen.dataset import open_prepared
+
+    one, two = tmp_path / "one.txt", tmp_path / "two.txt"
+    one.write_text("The first book, about a cat that sat on a mat.\n" * 40)
+    two.write_text("The second book, about a dog that dug a log.\n" * 40)
+    run = tmp_path / "run"
+    args = ["train", "--corpus", str(one), "--corpus", str(two), "--config", "tiny"]
+    args += ["--epochs", "1", "--steps-per-epoch", "2", "--seq-len", "16", "--batch-size", "4"]
+    result = runner.invoke(main, [*args, "--run-dir", str(run), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.stderr
+    meta = json.loads((run / "run.json").read_text())
+    prepared = open_prepared(Path(meta["prepared"]))
+    assert json.loads(prepared.attrs["sources"]) == [str(one), str(two)]
+    total = len(one.read_text()) + len("\n\n") + len(two.read_text())
+    assert prepared.sizes["train"] + prepared.sizes["val"] == total

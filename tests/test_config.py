@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from chargen.config import Config, load_config, preset_names
 from chargen.errors import ConfigError
+from tests.conftest import ROOT
 
 
 def test_defaults_are_the_recommended_cpu_model() -> None:
@@ -94,3 +95,9 @@ configs = st.builds(
 @given(configs)
 def test_json_round_trip(config: Config) -> None:
     assert Config.from_dict(json.loads(config.to_json())) == config
+
+
+def test_a_folder_named_like_a_preset_does_not_hide_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny").mkdir()
+    assert load_config("tiny") == load_config(str(ROOT / "configs" / "tiny.toml"))

@@ -104,3 +104,23 @@ def test_every_command_has_help_with_examples(runner: CliRunner) -> None:
         assert f"chargen {name} " in result.stdout, name
     version = runner.invoke(main, ["--version"])
     assert version.stdout == f"chargen, version {__version__}\n"
+
+
+def test_epochs_done_counts_epochs_not_eval_rows(tmp_path: Path, tiny_config, tiny_prepared):
+    """--eval-every adds metrics rows inside epochs; info and runs said "17 of 12 epochs"."""
+    from dataclasses import replace
+
+    from chargen.runinfo import run_info
+    from chargen.runs import create_run_dir
+    from chargen.train import train
+
+    run = create_run_dir(tmp_path / "runs", tmp_path / "runs" / "r", "t")
+    result = train(replace(tiny_config, epochs=2, eval_every=4), tiny_prepared, run)
+    assert len(result.history) > 2
+    assert run_info(run.path, tmp_path)["epochs_done"] == 2
+    assert [r["epochs_done"] for r in list_runs(tmp_path / "runs")] == [2]
+    stopped = create_run_dir(tmp_path / "runs", tmp_path / "runs" / "s", "t")
+    train(replace(tiny_config, epochs=2, eval_every=4, max_steps=20), tiny_prepared, stopped)
+    assert (
+        run_info(stopped.path, tmp_path)["epochs_done"] == 1
+    )  # 16 steps per epoch: inside the second

@@ -56,3 +56,13 @@ def test_damaged_config_is_a_run_error(tmp_path: Path) -> None:
         RunError, match="damaged or from another chargen version: unknown config key 'colour'"
     ):
         read_run_config(run)
+
+
+def test_latest_resolves_to_the_run_it_names(tmp_path: Path) -> None:
+    """Reports and resume hints name the run itself: `latest` moves with the next run."""
+    runs = tmp_path / "runs"
+    run = create_run_dir(runs, runs / "named", "alice")
+    for name in ("config.json", "vocab.json"):
+        (run.path / name).write_text("{}")
+    for given in (None, Path("latest"), runs / "latest"):
+        assert resolve_run(given, runs).path == runs / "named"

@@ -98,6 +98,12 @@ def _reduce_nested(strategy: Any) -> None:
     strategy.reduce = nested
 
 
+def check_distribute(name: str | None) -> None:
+    """What can be checked before a run directory is created: a multi-worker TF_CONFIG."""
+    if name == "multi-worker":
+        _check_tf_config(os.environ.get("TF_CONFIG"))
+
+
 def _check_tf_config(raw: str | None) -> None:
     """A readable error instead of TensorFlow's when TF_CONFIG is missing or malformed."""
     if not raw:

@@ -178,7 +178,8 @@ def preset_names() -> list[str]:
 def resolve_config_path(name_or_path: str) -> Path:
     """A preset name (`tiny`) or a path to any TOML file."""
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists() or "/" in name_or_path:
+    # an existing file counts, not a folder: a `tiny/` folder must not hide the `tiny` preset
+    if candidate.suffix == ".toml" or candidate.is_file() or "/" in name_or_path:
         if not candidate.is_file():
             raise ConfigError(f"config file not found: {name_or_path}")
         return candidate

@@ -34,6 +34,8 @@ def _pyplot():  # noqa: ANN202 - matplotlib's module type
 
 def pca_2d(vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     """Project rows onto their first two principal components (zero-padded if rank < 2)."""
+    if not np.isfinite(vectors).all():
+        raise UsageProblem("the embeddings are not finite numbers (did training diverge?)")
     centred = vectors - vectors.mean(axis=0, keepdims=True)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     coords = centred @ vt[:2].T
@@ -43,16 +45,17 @@ def pca_2d(vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
 
 
 def plot_losses(run: RunDir, out: Path) -> Path:
-    """Train and validation loss per epoch in nats, with bits per character on the right axis."""
+    """Train and validation loss per step in nats, with bits per character on the right axis."""
     rows = read_metrics(run)
     if not rows:
         raise UsageProblem(f"{run.metrics} has no finished epoch to plot")
     plt = _pyplot()
-    epochs = [r["epoch"] for r in rows]
+    # steps, not epochs: --eval-every adds rows inside an epoch
+    steps = [r["step"] for r in rows]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(epochs, [r["train_loss"] for r in rows], marker="o", label="train")
-    ax.plot(epochs, [r["val_loss"] for r in rows], marker="o", label="validation")
-    ax.set_xlabel("epoch")
+    ax.plot(steps, [r["train_loss"] for r in rows], marker="o", label="train")
+    ax.plot(steps, [r["val_loss"] for r in rows], marker="o", label="validation")
+    ax.set_xlabel("training step")
     ax.set_ylabel("loss (nats per character)")
     bits = ax.secondary_yaxis(
         "right", functions=(lambda n: n / math.log(2), lambda b: b * math.log(2))

@@ -98,7 +98,7 @@ def run_info(run_path: Path | None, runs_root: Path) -> dict[str, Any]:
             cell=config.cell,
             layer_norm=config.layer_norm,
         ),
-        "epochs_done": len(rows),
+        "epochs_done": epochs_done(run, rows),
         "best": None
         if best is None
         else {
@@ -109,6 +109,17 @@ def run_info(run_path: Path | None, runs_root: Path) -> dict[str, Any]:
         },
         "config": config.to_dict(),
     }
+
+
+def epochs_done(run: RunDir, rows: list[dict[str, Any]]) -> int:
+    """Finished epochs: the checkpoint's position; metrics rows also hold --eval-every rows
+    inside epochs, so counting rows overstates it."""
+    from chargen.checkpoint import saved_position
+
+    position = saved_position(run.checkpoint)
+    if position is not None and isinstance(position.get("epoch"), int):
+        return int(position["epoch"])
+    return len({int(r["epoch"]) for r in rows})
 
 
 def list_runs(runs_root: Path) -> list[dict[str, Any]]:
@@ -132,7 +143,7 @@ def list_runs(runs_root: Path) -> list[dict[str, Any]]:
                 "run": str(path),
                 "name": path.name,
                 "latest": path.resolve() == latest_target,
-                "epochs_done": len(rows),
+                "epochs_done": epochs_done(run, rows),
                 "best_val_bpc": None if best is None else best["val_bpc"],
                 "best_epoch": None if best is None else int(best["epoch"]),
                 "created": created,

@@ -100,6 +100,9 @@ def resolve_run(run: Path | None, runs_root: Path) -> RunDir:
     path = run if run is not None else runs_root / LATEST
     if str(path) == LATEST:
         path = runs_root / LATEST
+    if path.name == LATEST and path.is_symlink():
+        # name the run itself: `latest` moves when the next run starts (resume hints, reports)
+        path = path.parent / os.readlink(path)
     if not path.is_dir():
         if run is None:
             raise RunError(f"no run found at {path}; train one first or name its directory")

@@ -146,7 +146,7 @@ def list_runs_command(as_json: bool, runs_dir: Path) -> None:
 
 
 @main.command()
-@click.option("--run", "run_path", type=click.Path(path_type=Path), help="Run dir [runs/latest].")
+@run_option
 @click.option("--corpus", help="Score this text (cleaned like the run's corpus).")
 @click.option(
     "--data", type=click.Path(dir_okay=False, path_type=Path), help="Score its val split."

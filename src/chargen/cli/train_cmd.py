@@ -29,7 +29,13 @@ from chargen.errors import UsageProblem
 
 
 @main.command()
-@click.option("--corpus", help="Text file or gutenberg:ID (prepared and cached on first use).")
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    help="File, directory, glob, -, gutenberg:ID or nltk:FILEID (repeatable; prepared and "
+    "cached on first use).",
+)
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="A prepared .h5.")
 @click.option("--config", "config_name", help="Preset name (tiny, default, gpu) or TOML path.")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path))
@@ -96,7 +102,7 @@ from chargen.errors import UsageProblem
 @data_dir_option
 @runs_dir_option
 def train(
-    corpus: str | None,
+    corpora: tuple[str, ...],
     data: Path | None,
     config_name: str | None,
     run_dir: Path | None,
@@ -125,6 +131,7 @@ def train(
     import_tensorflow()
     from dataclasses import replace
 
+    from chargen.accel import check_distribute
     from chargen.config import load_config
     from chargen.controls import parse_duration
     from chargen.dataset import check_fits, open_prepared, verify_ids
@@ -134,6 +141,9 @@ def train(
     from chargen.train import config_for_data
     from chargen.train import train as run_training
 
+    corpus: str | tuple[str, ...] | None = None
+    if corpora:
+        corpus = corpora[0] if len(corpora) == 1 else corpora
     if max_time_text is not None:
         overrides["max_time"] = parse_duration(max_time_text)
     kw = {key: overrides.pop(key) for key in CLEAN_KEYS}
@@ -168,6 +178,7 @@ def train(
         return
     if (corpus is None) == (data is None):
         raise UsageProblem("give exactly one of --corpus and --data")
+    check_distribute(distribute)  # TF_CONFIG: before anything is prepared or created
     if data is not None and given:
         raise UsageProblem(f"{flags}: cleaning options apply to --corpus, not --data")
     if run_dir is not None and run_dir.is_dir():
@@ -191,8 +202,10 @@ def train(
         if not quiet:
             echo_prepare(result, err=as_json)
         prepared = result.prepared
-        stem = Path(corpus).stem if ":" not in corpus else corpus.replace(":", "-")
-        stem = re.sub(r"[^\w.-]+", "-", stem).strip("-.") or "corpus"  # globs, `-`
+        stem = "corpus"
+        if isinstance(corpus, str):
+            stem = Path(corpus).stem if ":" not in corpus else corpus.replace(":", "-")
+            stem = re.sub(r"[^\w.-]+", "-", stem).strip("-.") or "corpus"  # globs, `-`
     else:
         assert data is not None
         prepared = open_prepared(data)
@@ -242,7 +255,7 @@ def _train_and_report(
 
 def _resume(
     resume: str,
-    corpus: str | None,
+    corpus: str | tuple[str, ...] | None,
     data: Path | None,
     config_name: str | None,
     run_dir: Path | None,
