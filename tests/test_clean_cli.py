@@ -247,3 +247,22 @@ def test_damaged_nltk_data_is_one_line(tmp_path: Path) -> None:
         "Error: NLTK data package 'gutenberg' is damaged (File is not a zip file); "
         "reinstall it with: python -m nltk.downloader gutenberg\n"
     )
+
+
+def test_a_reader_that_stops_early_ends_clean_quietly() -> None:
+    """`chargen clean ... | head`: exit 141 as `yes | head` does, no traceback or message."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, SHAKESPEARE
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, "-m", "chargen", "clean", "--corpus", str(SHAKESPEARE)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"First Citizen:\n"
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read()
+    assert (proc.wait(timeout=60), err) == (141, b"")

@@ -52,6 +52,12 @@ class ChargenGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Error: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # `chargen clean ... | head`: the reader is done, as for `yes | head`; no
+            # traceback, and no second error when Python flushes stdout at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(141)
 
 
 corpus_sources_option = click.option(
