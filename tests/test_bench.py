@@ -129,6 +129,7 @@ def test_gpu_check_stops_cleanly_without_a_gpu() -> None:
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("a GPU is visible: scripts/gpu_check.sh runs its real checks here")
     env = {**os.environ, "PY": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    before = sorted((ROOT / "runs").glob("gpu-check-*"))
     result = subprocess.run(
         ["bash", str(ROOT / "scripts" / "gpu_check.sh")],
         capture_output=True,
@@ -139,6 +140,7 @@ def test_gpu_check_stops_cleanly_without_a_gpu() -> None:
     assert result.returncode == 1
     assert "GPUs: none" in result.stdout
     assert "== gpu preset" not in result.stdout
+    assert sorted((ROOT / "runs").glob("gpu-check-*")) == before  # nothing kept, nothing to keep
     assert (
         result.stderr.strip().splitlines()[-1] == "no GPU visible to TensorFlow: nothing to check"
     )
