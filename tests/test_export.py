@@ -27,8 +27,15 @@ with tf.compat.v1.Session(graph=tf.Graph()) as sess:
     feed = {sig.inputs["seed"].name: "Alice was", sig.inputs["temperature"].name: 0.0,
             sig.inputs["length"].name: 40}
     v1 = sess.run(sig.outputs["text"].name, feed_dict=feed).decode()
+refused = []
+for seed, temperature in (("", 0.0), ("Alice \u263a", 0.0), ("Alice", -1.0)):
+    try:
+        served(seed=tf.constant(seed), temperature=tf.constant(temperature),
+               length=tf.constant(5))
+    except tf.errors.InvalidArgumentError as exc:
+        refused.append(exc.message)
 print(json.dumps({"params": model.count_params(), "greedy": out["text"].numpy().decode(),
-                  "warm": warm["text"].numpy().decode(), "v1": v1}))
+                  "warm": warm["text"].numpy().decode(), "v1": v1, "refused": refused}))
 """
 
 
@@ -56,6 +63,11 @@ def test_exports_generate_in_a_fresh_process(runner: CliRunner, trained_run, tmp
     assert got["greedy"] + "\n" == sampled.stdout
     assert got["v1"] == got["greedy"]
     assert len(got["warm"]) == 25
+    # what `chargen sample` refuses: an empty seed, characters outside the vocabulary (U+263A
+    # here; they used to become id 0, a line break), a negative temperature
+    expected = ("seed is empty", "outside the vocabulary", "temperature must be >= 0")
+    for message, text in zip(got["refused"], expected, strict=True):
+        assert text in message
     info = json.loads(
         runner.invoke(main, ["info", "--run", str(trained_run.path), "--json"]).stdout
     )

@@ -58,7 +58,8 @@ def _save_generator(model: Any, vocab: Vocab, path: Path) -> None:
 
     sampler = Sampler(model, vocab, jit_compile=False)
     codepoints = [ord(c) for c in vocab.chars]
-    fallback = vocab.unknown_id if vocab.unknown_id is not None else 0
+    # characters outside the vocabulary: its unknown symbol, else refused (-1, checked below)
+    fallback = vocab.unknown_id if vocab.unknown_id is not None else -1
 
     class Generator(tf.Module):
         def __init__(self) -> None:
@@ -84,6 +85,19 @@ def _save_generator(model: Any, vocab: Vocab, path: Path) -> None:
         )
         def generate(self, seed: Any, temperature: Any, length: Any) -> dict[str, Any]:
             ids = self.table.lookup(tf.strings.unicode_decode(seed, "UTF-8"))
+            # what `chargen sample` refuses, refused here too (InvalidArgument for a server)
+            checks = [
+                tf.debugging.assert_positive(tf.size(ids), message="the seed is empty"),
+                tf.debugging.assert_non_negative(
+                    ids, message="the seed has characters outside the vocabulary"
+                ),
+                tf.debugging.assert_non_negative(
+                    temperature, message="temperature must be >= 0 (0 is argmax)"
+                ),
+                tf.debugging.assert_non_negative(length, message="length must be >= 0"),
+            ]
+            with tf.control_dependencies(checks):
+                ids = tf.identity(ids)
             logits, states = sampler._prime(ids[None, :])
             out = tf.TensorArray(tf.int32, size=length)
             rng = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
