@@ -139,3 +139,21 @@ def test_mixed_precision_training_with_samples(
     )
     assert sample.exit_code == 0, sample.stderr
     assert len(sample.stdout) == 31
+
+
+def test_a_batch_larger_than_the_split_is_reported_as_it_runs(
+    tmp_path: Path, tiny_config, tiny_prepared
+) -> None:
+    """One smaller batch of every window: the log and chars/s use its real size."""
+    from dataclasses import replace
+
+    from chargen.dataset import count_windows
+    from chargen.runs import create_run_dir
+    from chargen.train import train
+
+    run = create_run_dir(tmp_path / "runs", tmp_path / "runs" / "big", "t")
+    config = replace(tiny_config, batch_size=100_000, seq_len=16, epochs=1)
+    train(config, tiny_prepared, run)
+    windows = count_windows(tiny_prepared.sizes["train"], 16)
+    log = (run.path / "train.log").read_text()
+    assert f"1 steps per epoch of {windows} x 16 characters" in log

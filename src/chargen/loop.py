@@ -92,7 +92,7 @@ class Loop:
         c, p = self.config, self.progress
         tracker = None
         if hooks.on_batch is not None:
-            chars = c.batch_size * c.seq_len
+            chars = self.batch * c.seq_len  # a split shorter than a batch gives one smaller
             tracker = Tracker(
                 hooks.on_batch, epochs=c.epochs, steps=self.steps, chars_per_step=chars
             )
@@ -101,7 +101,7 @@ class Loop:
             "training %s parameters, %d steps per epoch of %d x %d characters",
             f"{self.model.count_params():,}",
             self.steps,
-            c.batch_size,
+            self.batch,
             c.seq_len,
         )
         reason = None
