@@ -150,7 +150,22 @@ def test_unknown_strategy_is_a_config_error() -> None:
     ("tf_config", "message"),
     [
         (None, "--distribute multi-worker needs TF_CONFIG (see README, Multi-worker)"),
-        ('{"cluster": {}}', "TF_CONFIG is not valid: 'worker'"),
+        (
+            '{"cluster": {}, "task": {"type": "worker", "index": 0}}',
+            "TF_CONFIG is not valid: 'worker'",
+        ),
+        (
+            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}',
+            "TF_CONFIG task type 'chief' is not a worker or chief of cluster",
+        ),
+        (
+            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": "0"}}',
+            "TF_CONFIG task index must be an integer, got '0'",
+        ),
+        (
+            '{"cluster": {"worker": "a:1"}, "task": {"type": "worker", "index": 0}}',
+            'TF_CONFIG cluster.worker must be a list of "host:port" strings',
+        ),
         (
             '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}',
             "TF_CONFIG task index is outside cluster.worker",
@@ -226,7 +241,7 @@ def test_bad_tf_config_creates_no_run(runner, tmp_path: Path, tiny_corpus, monke
     """Checked before the run directory exists: a failed start left a broken `runs/latest`."""
     from chargen.cli import main
 
-    monkeypatch.setenv("TF_CONFIG", '{"cluster": {}}')
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {}, "task": {"type": "chief", "index": 0}}')
     runs = tmp_path / "runs"
     args = ["train", "--corpus", str(tiny_corpus), "--config", "tiny", "--runs-dir", str(runs)]
     result = runner.invoke(main, [*args, "--distribute", "multi-worker"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import h5py
 import pytest
 from click.testing import CliRunner
 
@@ -171,17 +173,27 @@ def test_prepare_never_overwrites_a_text_file(runner: CliRunner, tmp_path: Path)
     book.write_bytes(WONDERLAND.read_bytes())
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n")
+    weights = tmp_path / "best.weights.h5"  # HDF5, but a run's weights
+    with h5py.File(weights, "w") as h5:
+        h5["w"] = [1.0, 2.0]
+    kept = weights.read_bytes()
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.h5"
+    link.symlink_to(notes)
+    refused = "exists and is not a prepared file; remove it or choose another"
     for out, message in [
         (book, f"--out {book} is the corpus file {book}; choose another --out"),
-        (
-            notes,
-            f"--out {notes} exists and is not a prepared HDF5 file; remove it or choose another",
-        ),
+        (notes, f"--out {notes} {refused}"),
+        (weights, f"--out {weights} {refused}"),
+        (fifo, f"--out {fifo} is not a regular file; choose another --out"),
+        (link, f"--out {link} is not a regular file; choose another --out"),
     ]:
         result = runner.invoke(main, ["prepare", "--corpus", str(book), "--out", str(out)])
         assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
     assert book.read_bytes() == WONDERLAND.read_bytes()
     assert notes.read_text() == "my notes\n"
+    assert weights.read_bytes() == kept and fifo.is_fifo() and link.is_symlink()
     out = tmp_path / "w.h5"
     for _ in range(2):
         result = runner.invoke(main, ["prepare", "--corpus", str(book), "--out", str(out)])
@@ -266,3 +278,19 @@ def test_a_reader_that_stops_early_ends_clean_quietly() -> None:
     with proc.stderr:
         err = proc.stderr.read()
     assert (proc.wait(timeout=60), err) == (141, b"")
+
+
+def test_an_unwritable_stdout_is_one_error_line() -> None:
+    """stdout on a full disk (/dev/full): the system's refusal as one line, no traceback."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, "-m", "chargen", "clean", "--corpus", str(WONDERLAND)]
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run(cmd, env=env, stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert (proc.returncode, proc.stderr) == (1, b"Error: No space left on device\n")

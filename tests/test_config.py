@@ -76,7 +76,8 @@ def test_bad_values_name_the_key(changes: dict, message: str) -> None:
 
 
 def test_int_is_accepted_for_float_fields() -> None:
-    assert Config(learning_rate=1).learning_rate == 1
+    config = Config(learning_rate=1)  # TOML `learning_rate = 1`; Keras refuses an int
+    assert config.learning_rate == 1.0 and isinstance(config.learning_rate, float)
 
 
 configs = st.builds(

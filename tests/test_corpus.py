@@ -394,3 +394,12 @@ def test_marker_wordings_and_dos_end_of_file() -> None:
     cleaned = clean_bytes(text.encode(), CleanOptions(), source="s")
     assert cleaned.text == "The text.\nThe End\n"
     assert cleaned.report.last_line == "The End"
+
+
+def test_two_1990s_ebooks_in_one_file_are_refused() -> None:
+    """Small print start, book, end marker, twice: the second book was dropped as footer."""
+    header, body, footer = ERAS["1990s"]
+    book = "\n".join(header + body + ["", "End of The Project Gutenberg Etext of Alice"]) + "\n"
+    with pytest.raises(CorpusError, match=r"holds more than one Project Gutenberg ebook"):
+        clean_bytes((book * 2).encode(), CleanOptions(), source="two")
+    assert clean_bytes(book.encode(), CleanOptions(), source="one").text == "\n".join(body) + "\n"

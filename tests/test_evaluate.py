@@ -81,3 +81,17 @@ def test_cli_scores_a_short_text(runner, trained_run, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["chars"] == 2  # "b" and the final line break
+
+
+def test_own_split_replaced_by_other_text_is_refused(trained_run, tmp_path: Path) -> None:
+    """The run's prepared file made again from another corpus: its val split is not the run's."""
+    import shutil
+
+    from chargen.errors import RunError
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained_run.path, run)
+    meta = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**meta, "source_sha256": "0" * 64}))
+    with pytest.raises(RunError, match=r"holds other text than the run .* was trained on; pass"):
+        evaluate_run(run, tmp_path)

@@ -110,12 +110,18 @@ def _check_tf_config(raw: str | None) -> None:
         raise ConfigError("--distribute multi-worker needs TF_CONFIG (see README, Multi-worker)")
     try:
         data = json.loads(raw)
-        workers = data["cluster"]["worker"]
-        index = int(data["task"]["index"])
+        cluster, kind, index = data["cluster"], data["task"]["type"], data["task"]["index"]
+        workers = cluster["worker"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"TF_CONFIG is not valid: {exc}") from exc
-    if not isinstance(workers, list) or not 0 <= index < len(workers):
-        raise ConfigError("TF_CONFIG task index is outside cluster.worker")
+    if not isinstance(workers, list) or not all(isinstance(w, str) for w in workers):
+        raise ConfigError('TF_CONFIG cluster.worker must be a list of "host:port" strings')
+    if kind not in ("worker", "chief") or not isinstance(cluster.get(kind), list):
+        raise ConfigError(f"TF_CONFIG task type {kind!r} is not a worker or chief of cluster")
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise ConfigError(f"TF_CONFIG task index must be an integer, got {index!r}")
+    if not 0 <= index < len(cluster[kind]):
+        raise ConfigError(f"TF_CONFIG task index is outside cluster.{kind}")
 
 
 def shard(dataset: Any) -> Any:

@@ -64,6 +64,9 @@ class Config:
         for f in fields(self):
             value = getattr(self, f.name)
             _check_type(f.name, value, hints[f.name])
+            if _is_float(hints[f.name]) and type(value) is int:  # TOML `learning_rate = 1`
+                value = float(value)  # Keras' optimizers refuse an int learning rate
+                object.__setattr__(self, f.name, value)
             # nan passes every `<` check below; inf trains to nan with exit 0
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{f.name} must be a finite number, got {value}")
@@ -139,6 +142,11 @@ class Config:
 
 def _hints() -> dict[str, Any]:
     return typing.get_type_hints(Config)
+
+
+def _is_float(hint: Any) -> bool:
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return float in allowed
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:

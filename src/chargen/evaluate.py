@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from chargen.dataset import make_dataset, open_prepared, read_ids
 from chargen.errors import RunError
+from chargen.runinfo import read_meta
 from chargen.runs import RunDir, read_run_config
 from chargen.vocab import Vocab
 
@@ -126,6 +127,12 @@ def evaluate_run(
     else:
         path = data if data is not None else run_prepared_path(run)
         prepared = open_prepared(path)
+        if data is None and read_meta(run).get("source_sha256") != prepared.sha256:
+            # the file was prepared again from other text since: its val split is not the run's
+            raise RunError(
+                f"{path} holds other text than the run {run.path} was trained on; "
+                "pass --data or --corpus to score it anyway"
+            )
         raw = read_ids(path, "val")
         if prepared.vocab == vocab:
             ids = raw

@@ -95,10 +95,17 @@ def find_end(lines: list[str], begin: int) -> tuple[int, str | None]:
 
 
 def another_book(lines: list[str], begin: int) -> str | None:
-    """A `*** START OF` line at or after `begin`: the footer holds a further ebook."""
+    """A start of a further ebook at or after `begin`, in the footer: a `*** START OF` line,
+    or a 1990s small print start followed by another end marker (a 2002 small print after the
+    book's end has none after it)."""
+    small_print = None
     for line in lines[begin:]:
         if MARKER.match(line) and not END.match(line):
             return line.strip()
+        if small_print is None and START.match(line):
+            small_print = line.strip()
+        elif small_print is not None and END.match(line):
+            return small_print
     return None
 
 

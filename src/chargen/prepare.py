@@ -85,7 +85,9 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 def check_out(out: Path, sources: Sequence[Path]) -> None:
     """Refuse an `--out` that would replace a corpus file or any other file that is not a
     prepared one: a typo there must never cost the user their text."""
-    if not out.is_file():
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        raise CorpusError(f"--out {out} is not a regular file; choose another --out")
+    if not out.exists():
         return
     for src in sources:
         try:
@@ -99,7 +101,20 @@ def check_out(out: Path, sources: Sequence[Path]) -> None:
             signature = fh.read(len(HDF5_SIGNATURE))
     except OSError as exc:
         raise CorpusError(f"cannot read --out {out}: {exc.strerror}") from exc
-    if signature != HDF5_SIGNATURE:
+    if signature != HDF5_SIGNATURE or not is_prepared_file(out):
         raise CorpusError(
-            f"--out {out} exists and is not a prepared HDF5 file; remove it or choose another"
+            f"--out {out} exists and is not a prepared file; remove it or choose another"
         )
+
+
+def is_prepared_file(path: Path) -> bool:
+    """Whether `path` is one of chargen's prepared files (not weights or a checkpoint)."""
+    import h5py
+
+    from chargen.dataset import FORMAT
+
+    try:
+        with h5py.File(path, "r") as h5:
+            return bool(h5.attrs.get("format") == FORMAT)
+    except (OSError, RuntimeError):
+        return False
