@@ -107,7 +107,7 @@ def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["soon", "0", "-5m"])
+@pytest.mark.parametrize("text", ["soon", "0", "-5m", "nan", "infh"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ConfigError, match="max_time must be"):
         parse_duration(text)

@@ -147,7 +147,8 @@ def test_train_then_sample(runner: CliRunner, tiny_corpus: Path, tmp_path: Path)
     assert bad.exit_code == 2
     assert bad.stderr == "Error: seed has characters not in the vocabulary: '\u20ac'\n"
     for args, message in [
-        (["--temperature", "-1"], "Error: temperature must be >= 0, got -1.0\n"),
+        (["--temperature", "-1"], "Error: temperature must be a finite number >= 0, got -1.0\n"),
+        (["--temperature", "inf"], "Error: temperature must be a finite number >= 0, got inf\n"),
         (["--top-p", "1.5"], "Error: top_p must be in (0, 1], got 1.5\n"),
         (["--length", "0"], "Error: --length must be at least 1, got 0\n"),
     ]:

@@ -24,7 +24,7 @@ def test_parse_temperatures() -> None:
     assert parse_temperatures("0.2, 0.5,1") == [0.2, 0.5, 1.0]
     with pytest.raises(ConfigError, match=r"^--temperature must be a number or a comma"):
         parse_temperatures("0.2,hot")
-    with pytest.raises(ConfigError, match=r"^temperature must be >= 0, got -0.5$"):
+    with pytest.raises(ConfigError, match=r"^temperature must be a finite number >= 0, got -0.5$"):
         parse_temperatures("1,-0.5")
 
 

@@ -185,3 +185,12 @@ def test_every_nltk_gutenberg_book_is_kept_whole_without_licence(tmp_path: Path)
         assert "gutenberg" not in text.lower(), fileid
         assert "\x1a" not in text, fileid
         assert corpus.reports[0].first_line.startswith("["), fileid  # "[Title by Author 1850]"
+
+
+def test_a_glob_through_a_symlink_loop_takes_each_file_once(tmp_path: Path) -> None:
+    d = tmp_path / "dd"
+    (d / "sub").mkdir(parents=True)
+    (d / "sub" / "a.txt").write_text("Once.\n")
+    (d / "sub" / "loop").symlink_to("..")
+    corpus = _load(str(d / "**" / "*.txt"), tmp_path)
+    assert [doc.source for doc in corpus.documents] == [str(d / "sub" / "a.txt")]

@@ -75,8 +75,8 @@ def parse_duration(text: str) -> float:
         seconds = float(number) * (scale or 1.0)
     except ValueError:
         raise ConfigError(f"max_time must be seconds or 90m / 2h, got {text!r}") from None
-    if not seconds > 0:
-        raise ConfigError(f"max_time must be positive, got {text!r}")
+    if not 0 < seconds < math.inf:
+        raise ConfigError(f"max_time must be a positive number of seconds, got {text!r}")
     return seconds
 
 

@@ -7,6 +7,7 @@ TensorFlow directly, so it is cheap to test.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,8 @@ def parse_temperatures(text: str) -> list[float]:
             raise ConfigError(
                 f"--temperature must be a number or a comma-separated list, got {text!r}"
             ) from None
-        if not value >= 0:
-            raise ConfigError(f"temperature must be >= 0, got {value}")
+        if not 0 <= value < math.inf:  # inf divides every logit to 0: uniform noise
+            raise ConfigError(f"temperature must be a finite number >= 0, got {value}")
         values.append(value)
     return values
 

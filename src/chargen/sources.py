@@ -180,6 +180,8 @@ def _resolve_one(spec: str, *, data_dir: Path, mirror: str | None) -> list[Sourc
     path = Path(spec)
     if glob.has_magic(spec) and not path.exists():  # `Alice [1865].txt` is a file, not a glob
         found = _text_files([Path(p) for p in glob.glob(spec, recursive=True)])
+        # `**` follows symlinked folders: a loop would list the same file many times
+        found = list({os.path.realpath(p): p for p in reversed(found)}.values())[::-1]
         if not found:
             raise CorpusError(f"no text files match {spec}")
         return [_file(p) for p in found]
