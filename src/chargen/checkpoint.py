@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def save_checkpoint(
 ) -> None:
     """Model variables, optimizer variables and `position` (epoch, step, RNG, history...)."""
     try:
-        check_space(path, sum(np.asarray(v.numpy()).nbytes for v in _all_variables(model)))
+        check_space(path, variables_nbytes(_all_variables(model)))
         with atomic_path(path) as tmp:
             with h5py.File(tmp, "w") as h5:
                 h5.attrs["format"] = FORMAT
@@ -117,6 +118,14 @@ def save_checkpoint(
 
 def _all_variables(model: Any) -> list[Any]:
     return [*model.variables, *model.optimizer.variables, *recurrent_states(model)]
+
+
+def variables_nbytes(variables: list[Any]) -> int:
+    """Bytes the variables take, from their shapes: nothing is copied out to size them."""
+    return sum(
+        math.prod(v.shape) * np.dtype(getattr(v.dtype, "as_numpy_dtype", v.dtype)).itemsize
+        for v in variables
+    )
 
 
 def recurrent_states(model: Any) -> list[Any]:

@@ -144,13 +144,17 @@ def _hints() -> dict[str, Any]:
     return typing.get_type_hints(Config)
 
 
+def _kinds(hint: Any) -> tuple[Any, ...]:
+    """The types a field's hint allows (`float | None` -> float, NoneType)."""
+    return typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+
+
 def _is_float(hint: Any) -> bool:
-    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    return float in allowed
+    return float in _kinds(hint)
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:
-    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    allowed = _kinds(hint)
     for kind in allowed:
         if typing.get_origin(kind) is tuple and isinstance(value, tuple):
             item = typing.get_args(kind)[0]

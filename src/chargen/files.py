@@ -51,17 +51,14 @@ def check_space(target: Path, nbytes: int) -> None:
         raise OSError(errno.ENOSPC, f"No space left on device ({sizes})")
 
 
-def remove_stale_temporaries(directory: Path) -> list[Path]:
+def remove_stale_temporaries(directory: Path) -> None:
     """Delete the temporary files of writers that were killed mid-write (kill -9, power loss).
 
     Call only while holding the directory's lock: no live writer can own one then.
     """
-    removed = []
     for tmp in directory.glob(f"{TMP_PREFIX}*"):
         with contextlib.suppress(OSError):
             tmp.unlink()
-            removed.append(tmp)
-    return removed
 
 
 def write_text_atomic(target: Path, text: str) -> None:

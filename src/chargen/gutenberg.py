@@ -12,6 +12,7 @@ from dataclasses import dataclass
 # A start marker ends the header: the modern `*** START OF ...` lines (with or without the
 # space) and the 1990s `*END*THE SMALL PRINT! ...` line that closes the licence block.
 _MODERN_START = r"^\W*\*+\s*START\s*OF\s*((THE|THIS)\s+)?(COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
+MODERN_START = re.compile(_MODERN_START, re.IGNORECASE)
 START = re.compile(_MODERN_START + r"|^\W*\*+\s*END\s*\**\s*THE\s+SMALL\s+PRINT", re.IGNORECASE)
 # An end marker starts the footer and the licence after it.
 END = re.compile(
@@ -100,7 +101,7 @@ def another_book(lines: list[str], begin: int) -> str | None:
     book's end has none after it)."""
     small_print = None
     for line in lines[begin:]:
-        if MARKER.match(line) and not END.match(line):
+        if MODERN_START.match(line):
             return line.strip()
         if small_print is None and START.match(line):
             small_print = line.strip()

@@ -16,10 +16,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
-
 from chargen.accel import shard
-from chargen.checkpoint import save_checkpoint, stamp_h5
+from chargen.checkpoint import save_checkpoint, stamp_h5, variables_nbytes
 from chargen.config import Config
 from chargen.controls import Progress, StopSignal, current_lr, step_callback
 from chargen.dataset import Prepared, count_windows, make_dataset, read_ids, steps_per_epoch
@@ -230,7 +228,7 @@ class Loop:
 
     def save_weights(self, path: Path) -> None:
         try:
-            check_space(path, sum(np.asarray(v.numpy()).nbytes for v in self.model.weights))
+            check_space(path, variables_nbytes(self.model.weights))
             with atomic_path(path) as tmp:
                 self.model.save_weights(tmp)
                 stamp_h5(tmp, vocab_json=self.vocab_json)

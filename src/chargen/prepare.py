@@ -79,9 +79,6 @@ def prepare_corpus(
     return PrepareResult(prepared, corpus.reports, cached=False)
 
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
 def check_out(out: Path, sources: Sequence[Path]) -> None:
     """Refuse an `--out` that would replace a corpus file or any other file that is not a
     prepared one: a typo there must never cost the user their text."""
@@ -96,19 +93,14 @@ def check_out(out: Path, sources: Sequence[Path]) -> None:
             same = False
         if same:
             raise CorpusError(f"--out {out} is the corpus file {src}; choose another --out")
-    try:
-        with open(out, "rb") as fh:
-            signature = fh.read(len(HDF5_SIGNATURE))
-    except OSError as exc:
-        raise CorpusError(f"cannot read --out {out}: {exc.strerror}") from exc
-    if signature != HDF5_SIGNATURE or not is_prepared_file(out):
+    if not is_prepared_file(out):
         raise CorpusError(
             f"--out {out} exists and is not a prepared file; remove it or choose another"
         )
 
 
 def is_prepared_file(path: Path) -> bool:
-    """Whether `path` is one of chargen's prepared files (not weights or a checkpoint)."""
+    """Whether `path` is one of chargen's prepared files (not text, weights or a checkpoint)."""
     import h5py
 
     from chargen.dataset import FORMAT

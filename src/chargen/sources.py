@@ -137,7 +137,14 @@ def _pipe(path: Path) -> Source:
 
 
 def _text_files(paths: list[Path]) -> list[Path]:
-    return sorted(p for p in paths if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+    """Text files among `paths`, sorted, each file once (a `**` glob follows symlinked
+    folders, so a loop lists the same file under many names)."""
+    found, seen = [], set()
+    for p in sorted(p for p in paths if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES):
+        if os.path.realpath(p) not in seen:
+            seen.add(os.path.realpath(p))
+            found.append(p)
+    return found
 
 
 def _directory_files(root: Path) -> list[Path]:
@@ -180,8 +187,6 @@ def _resolve_one(spec: str, *, data_dir: Path, mirror: str | None) -> list[Sourc
     path = Path(spec)
     if glob.has_magic(spec) and not path.exists():  # `Alice [1865].txt` is a file, not a glob
         found = _text_files([Path(p) for p in glob.glob(spec, recursive=True)])
-        # `**` follows symlinked folders: a loop would list the same file many times
-        found = list({os.path.realpath(p): p for p in reversed(found)}.values())[::-1]
         if not found:
             raise CorpusError(f"no text files match {spec}")
         return [_file(p) for p in found]

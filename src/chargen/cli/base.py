@@ -54,18 +54,21 @@ class ChargenGroup(click.Group):
             click.echo("Error: interrupted", err=True)
             ctx.exit(130)
         except BrokenPipeError:
-            # `chargen clean ... | head`: the reader is done, as for `yes | head`; no
-            # traceback, and no second error when Python flushes stdout at exit
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            # `chargen clean ... | head`: the reader is done, as for `yes | head`
+            _silence_stdout()
             ctx.exit(141)
         except OSError as exc:  # the system's refusal (stdout on a full disk), not a bug here
             where = f": {exc.filename}" if exc.filename else ""
             click.echo(f"Error: {exc.strerror or exc}{where}", err=True)
-            with contextlib.suppress(OSError):  # what stdout still buffers fails again at exit
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
+            _silence_stdout()
             ctx.exit(1)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: what it still buffers would fail again, with a traceback,
+    when Python flushes it at exit."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 corpus_sources_option = click.option(
