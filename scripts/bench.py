@@ -67,6 +67,7 @@ def chargen_model(
         learning_rate=config.learning_rate,
         clip_norm=config.clip_norm,
         jit_compile=_jit(config.jit_compile if jit is None else jit),
+        shards=config.cpu_shards,
     )
     return model
 

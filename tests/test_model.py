@@ -60,3 +60,86 @@ def test_weights_of_another_model_are_one_clear_error(tmp_path, recwarn) -> None
     assert "expected 3 variables" in str(err.value)
     assert "\n" not in str(err.value)
     assert not [w for w in recwarn if "Skipping" in str(w.message)]
+
+
+def _twins(shards: int, dropout: float = 0.0) -> tuple[keras.Model, keras.Model]:
+    """Two identical XLA-compiled models: one with Keras' own step, one split into shards."""
+    from chargen.model import Model
+
+    models = []
+    for n in (1, shards):
+        keras.utils.set_random_seed(7)
+        model = build_model(vocab_size=9, embedding_dim=4, units=8, layers=2, dropout=dropout)
+        compile_model(model, learning_rate=0.05, clip_norm=1.0, jit_compile=True, shards=n)
+        assert isinstance(model, Model) and model.shards == n
+        models.append(model)
+    return models[0], models[1]
+
+
+def test_sharded_step_equals_one_step() -> None:
+    """Split into uneven shards (5 rows in 2, 3 rows in 4: one shard empty), the step must
+    report the whole batch's mean loss and move every weight as the unsplit step does."""
+    rng = np.random.default_rng(0)
+    for rows, shards in ((5, 2), (3, 4)):
+        whole, split = _twins(shards)
+        for _ in range(3):
+            ids = rng.integers(0, 9, size=(rows, 12)).astype(np.int32)
+            expected = whole.train_on_batch(ids[:, :-1], ids[:, 1:])
+            got = split.train_on_batch(ids[:, :-1], ids[:, 1:])
+            assert np.isfinite(got)
+            np.testing.assert_allclose(got, expected, rtol=1e-5)
+        for a, b in zip(whole.trainable_variables, split.trainable_variables, strict=True):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-6)
+        assert int(split.optimizer.iterations.numpy()) == 3
+
+
+def test_sharded_step_draws_distinct_dropout_masks() -> None:
+    """Two identical rows in two shards: the same dropout mask in both would give both shards
+    the same gradient; each shard must draw its own. Seed generators advance once per step."""
+    import tensorflow as tf
+
+    from chargen.model import _sharded_step
+
+    _, split = _twins(2, dropout=0.5)
+    split.optimizer.build(split.trainable_variables)
+    row = np.random.default_rng(1).integers(0, 9, size=(1, 12)).astype(np.int32)
+    ids = np.concatenate([row, row])
+    seeds = [v.numpy().copy() for v in split.non_trainable_variables]
+    before = [v.numpy().copy() for v in split.trainable_variables]
+    step = _sharded_step(split, 2)
+    tf.function(step)((tf.constant(ids[:, :-1]), tf.constant(ids[:, 1:])))
+    moved = [v.numpy() - b for v, b in zip(split.trainable_variables, before, strict=True)]
+    assert any(np.abs(m).max() > 0 for m in moved)
+    for v, s in zip(split.non_trainable_variables, seeds, strict=True):
+        np.testing.assert_array_equal(v.numpy(), s + [0, 1])
+    # with one mask for both rows the shards' gradients would be equal: compare them directly
+    values = [v.value for v in split.trainable_variables]
+    seeds = [v.value for v in split.non_trainable_variables]
+    x, y = tf.constant(ids[:, :-1]), tf.constant(ids[:, 1:])
+    first, second = (
+        step.shard_gradients(values, step.seeds_for(seeds, k), x[k : k + 1], y[k : k + 1], 22.0)
+        for k in range(2)
+    )
+    assert not np.isclose(first[0].numpy(), second[0].numpy())  # losses
+    assert not np.allclose(first[1][0].numpy(), second[1][0].numpy())  # embedding gradients
+
+
+def test_shards_only_where_they_compute_the_same_step() -> None:
+    """Without XLA, with stateful layers (their states change) or inside a distribution
+    strategy, compile_model keeps Keras' single step."""
+    import tensorflow as tf
+
+    def shards(**kw: object) -> int:
+        jit = kw.pop("jit", True)
+        model = build_model(vocab_size=9, embedding_dim=4, units=8, layers=1, **kw)  # type: ignore[arg-type]
+        compile_model(model, learning_rate=0.01, clip_norm=1.0, jit_compile=jit, shards=2)
+        return model.shards  # type: ignore[attr-defined]
+
+    assert shards() == 2
+    assert shards(jit=False) == 1
+    assert shards(stateful_batch=4) == 1
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        assert shards() == 1
+    plain = build_model(vocab_size=9, embedding_dim=4, units=8, layers=1, fused=False)
+    compile_model(plain, learning_rate=0.01, clip_norm=1.0, jit_compile=True, shards=2)
+    assert not hasattr(plain, "shards")

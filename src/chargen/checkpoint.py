@@ -34,6 +34,7 @@ RESUMABLE_CHANGES = frozenset(
         "eval_every",
         "early_stopping",
         "deterministic",
+        "cpu_shards",
     }
 )
 

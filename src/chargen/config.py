@@ -45,6 +45,7 @@ class Config:
     rng_seed: int | None = None
     # speed
     jit_compile: bool = False  # XLA-compile the training step on a CPU (ignored on a GPU)
+    cpu_shards: int = 1  # with XLA on a CPU: split each batch into this many concurrent steps
     # reliability and training controls (README: Resuming and reliability)
     checkpoint_every: int | None = None
     eval_every: int | None = None
@@ -70,7 +71,15 @@ class Config:
             # nan passes every `<` check below; inf trains to nan with exit 0
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{f.name} must be a finite number, got {value}")
-        positive = ("layers", "units", "embedding_dim", "seq_len", "batch_size", "epochs")
+        positive = (
+            "layers",
+            "units",
+            "embedding_dim",
+            "seq_len",
+            "batch_size",
+            "epochs",
+            "cpu_shards",
+        )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import tensorflow as tf
 
 from chargen import fast_layers
 from chargen.errors import RunError
@@ -60,7 +61,93 @@ def build_model(
             x = drop(dropout, name=f"dropout_{i}")(x)
     # float32 logits keep the softmax and loss stable under a mixed-precision policy
     logits = keras.layers.Dense(vocab_size, name="logits", dtype="float32")(x)
-    return keras.Model(inputs, logits, name="chargen_lstm")
+    model_type = Model if fused else keras.Model
+    return model_type(inputs, logits, name="chargen_lstm")
+
+
+@keras.saving.register_keras_serializable(package="chargen")
+class Model(keras.Model):
+    """A functional model whose XLA training step can run as concurrent batch shards on a CPU.
+
+    Why: in XLA's CPU code each LSTM time step is a handful of small kernels, and only the matmul
+    among them uses more than one core. Split in two, a batch becomes two independent XLA
+    computations that TensorFlow runs at the same time, one per core, and the gradients are
+    summed: the same step (same loss, same gradients up to float rounding) in less time (README,
+    Performance). `compile_model` sets `shards`; 1 keeps Keras' own single compiled step.
+    """
+
+    shards: int = 1
+
+    def make_train_function(self, force: bool = False) -> Any:
+        if self.shards < 2:
+            return super().make_train_function(force)
+        if self.train_function is not None and not force:
+            return self.train_function
+        step = _sharded_step(self, self.shards)
+        # The outer step only splits, sums and applies: it must stay an ordinary graph, or XLA
+        # would compile the shards into one program and run them one after the other.
+        jit, self._jit_compile = self._jit_compile, False
+        try:
+            self.train_function = self._make_function(step)
+        finally:
+            self._jit_compile = jit
+        return self.train_function
+
+
+def _sharded_step(model: Model, shards: int) -> Any:
+    """The training step as `shards` XLA-compiled gradient computations plus one update.
+
+    Each shard runs `stateless_call` on variable values it is given, so shards share no state
+    and nothing orders them. Losses are summed per character and divided by the whole batch's
+    count, so the summed gradients are exactly the full batch's mean (uneven or empty shards
+    included). Dropout: shard k of step n draws with counter n * shards + k of each layer's seed
+    generator, distinct masks for every shard and step; the generators then advance by one per
+    step, as in Keras' own step.
+    """
+    trainable = model.trainable_variables
+    state = model.non_trainable_variables
+    scale = tf.constant([1, shards], dtype="int64")
+
+    @tf.function(jit_compile=True)
+    def shard_gradients(values: Any, seeds: Any, x: Any, y: Any, total: Any) -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(values)
+            logits, _ = model.stateless_call(values, seeds, x, training=True)
+            per_char = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+            loss = tf.reduce_sum(per_char) / total
+        # dense: the embedding's gradient is IndexedSlices with a row per character of the shard
+        return loss, [tf.convert_to_tensor(g) for g in tape.gradient(loss, values)]
+
+    def seeds_for(seeds: Any, k: int) -> list[Any]:
+        return [s * scale + tf.constant([0, k], dtype="int64") for s in seeds]
+
+    @tf.function(jit_compile=True)
+    def apply(gradients: Any) -> None:
+        model.optimizer.apply(gradients, trainable)
+
+    def step(data: Any) -> Any:
+        x, y = data[0], data[1]
+        batch = tf.shape(x)[0]
+        sizes = tf.stack(
+            [batch // shards + tf.cast(k < batch % shards, "int32") for k in range(shards)]
+        )
+        xs, ys = tf.split(x, sizes, num=shards), tf.split(y, sizes, num=shards)
+        total = tf.cast(tf.size(y), "float32")
+        values = [v.value for v in trainable]
+        seeds = [v.value for v in state]
+        losses, gradients = [], []
+        for k in range(shards):
+            loss, grads = shard_gradients(values, seeds_for(seeds, k), xs[k], ys[k], total)
+            losses.append(loss)
+            gradients.append(grads)
+        for v in state:
+            v.assign_add(tf.constant([0, 1], dtype="int64"))
+        apply([tf.add_n(list(g)) for g in zip(*gradients, strict=True)])
+        model._loss_tracker.update_state(tf.add_n(losses), sample_weight=batch)
+        return model.get_metrics_result()
+
+    step.shard_gradients, step.seeds_for = shard_gradients, seeds_for  # for tests
+    return step
 
 
 def model_kwargs(config: Any, vocab_size: int) -> dict[str, Any]:
@@ -83,11 +170,15 @@ def compile_model(
     learning_rate: float,
     clip_norm: float,
     jit_compile: bool | str = "auto",
+    shards: int = 1,
 ) -> None:
     """Adam with global-norm gradient clipping; cross-entropy on logits (no softmax layer).
 
     `jit_compile` is passed to Keras ("auto": XLA on accelerators, not on a CPU). A model
-    compiled with XLA draws its dropout masks with ThreeFry (fast_layers.Dropout).
+    compiled with XLA draws its dropout masks with ThreeFry (fast_layers.Dropout). `shards` > 1
+    splits each training batch into concurrent XLA steps (`Model`) where that computes the same
+    step: a chargen `Model` compiled with XLA outside any distribution strategy and mixed
+    precision, whose only changing state is dropout seeds (not stateful).
     """
     optimizer = keras.optimizers.Adam(
         learning_rate=learning_rate, global_clipnorm=clip_norm if clip_norm > 0 else None
@@ -100,6 +191,24 @@ def compile_model(
     for layer in model.layers:
         if isinstance(layer, fast_layers.Dropout):
             layer.rng_alg = "threefry" if model.jit_compile is True else None
+    if isinstance(model, Model):
+        model.shards = shards if _shardable(model) else 1
+
+
+def _shardable(model: Model) -> bool:
+    seeds = {
+        id(layer.seed_generator.state)
+        for layer in model._flatten_layers()
+        if getattr(layer, "seed_generator", None) is not None
+    }
+    return (
+        model.jit_compile is True
+        and not tf.distribute.has_strategy()
+        and keras.mixed_precision.global_policy().name == "float32"
+        and all(id(v) in seeds for v in model.non_trainable_variables)
+        # stateful layers keep their states outside the variables a shard is given
+        and not any(getattr(layer, "stateful", False) for layer in model.layers)
+    )
 
 
 def recurrent_layers(model: keras.Model) -> list[Any]:

@@ -195,6 +195,7 @@ def train(
                     clip_norm=config.clip_norm,
                     # Keras runs no XLA under op determinism (and warns if asked to)
                     jit_compile=_jit(config.jit_compile and not config.deterministic),
+                    shards=config.cpu_shards,
                 )
             progress = Progress()
             if resume and run.checkpoint.is_file():

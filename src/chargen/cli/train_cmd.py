@@ -65,6 +65,11 @@ from chargen.errors import UsageProblem
     help="XLA-compile the training step on a CPU (default preset: on).",
 )
 @click.option(
+    "--cpu-shards",
+    type=int,
+    help="With XLA on a CPU, run each batch as N concurrent steps (default preset: 2).",
+)
+@click.option(
     "--distribute",
     type=click.Choice(["mirrored", "multi-worker"]),
     help="Split each batch across local devices (mirrored) or TF_CONFIG workers.",
