@@ -112,13 +112,16 @@ TRAIN_SNIPPET = """
 import sys
 from pathlib import Path
 from chargen.cli.base import import_tensorflow
-import_tensorflow()  # as `chargen train` does: allocator tuned, quiet import
+import_tensorflow(training=True)  # as `chargen train` does: allocator and XLA tuned
+from chargen.config import load_config
 from chargen.dataset import make_dataset, open_prepared
-from chargen.model import build_model, compile_model
-p = open_prepared(Path(sys.argv[1])); steps = int(sys.argv[2])
-m = build_model(vocab_size=len(p.vocab), embedding_dim=64, units=256, layers=2, dropout=0.1)
-compile_model(m, learning_rate=2e-3, clip_norm=5.0)
-m.fit(make_dataset(p.path, "train", 100, 64, shuffle=True).take(steps), verbose=0, shuffle=False)
+from chargen.model import build_model, compile_model, model_kwargs
+p = open_prepared(Path(sys.argv[1])); steps = int(sys.argv[2]); c = load_config("default")
+m = build_model(**model_kwargs(c, len(p.vocab)))
+compile_model(m, learning_rate=c.learning_rate, clip_norm=c.clip_norm, jit_compile=c.jit_compile,
+              shards=c.cpu_shards)
+ds = make_dataset(p.path, "train", c.seq_len, c.batch_size, shuffle=True).take(steps)
+m.fit(ds, verbose=0, shuffle=False)
 print("trained", steps, "steps on", p.sizes["train"], "ids")
 """
 

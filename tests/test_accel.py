@@ -247,3 +247,49 @@ def test_bad_tf_config_creates_no_run(runner, tmp_path: Path, tiny_corpus, monke
     result = runner.invoke(main, [*args, "--distribute", "multi-worker"])
     assert (result.exit_code, result.stderr) == (2, "Error: TF_CONFIG is not valid: 'worker'\n")
     assert not runs.exists()
+
+
+def test_training_xla_flags_added_once_and_user_settings_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chargen import accel
+
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    accel.tune_xla_for_training()
+    accel.tune_xla_for_training()
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_use_fusion_emitters=false"
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x --xla_cpu_use_fusion_emitters=true")
+    accel.tune_xla_for_training()
+    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_use_fusion_emitters=true"
+
+
+def test_training_xla_flags_are_known_to_this_xla() -> None:
+    """XLA aborts the process on a flag it does not know: a TensorFlow upgrade that drops one
+    must fail here, not in `chargen train`."""
+    code = (
+        "from chargen.accel import tune_xla_for_training; tune_xla_for_training()\n"
+        "import tensorflow as tf\n"
+        "f = tf.function(lambda x: tf.tanh(x) * 2.0, jit_compile=True)\n"
+        "print(float(f(tf.constant(0.5))))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert abs(float(done.stdout.split()[-1]) - 2 * np.tanh(0.5)) < 1e-6
+
+
+def test_train_command_imports_tensorflow_for_training(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from chargen.cli import main, train_cmd
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(train_cmd, "import_tensorflow", lambda **kw: calls.append(kw))
+    result = CliRunner().invoke(main, ["train", "--corpus", str(tmp_path / "missing.txt")])
+    assert result.exit_code != 0 and "Error:" in result.output
+    assert calls == [{"training": True}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import bench  # noqa: E402
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402
+from chargen import accel  # noqa: E402
 
 
 @pytest.fixture
@@ -94,7 +96,10 @@ def test_format_table_marks_targets() -> None:
     assert bench.format_table(results).splitlines()[-1].split()[-1] == "yes"
 
 
-def test_main_writes_json_and_rejects_unknown_sections(tmp_path: Path, capsys) -> None:
+def test_main_writes_json_and_rejects_unknown_sections(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XLA_FLAGS", "")  # main sets training options; restored after the test
     with pytest.raises(SystemExit) as info:
         bench.main(["--sections", "warp"])
     assert info.value.code == 2
@@ -106,6 +111,7 @@ def test_main_writes_json_and_rejects_unknown_sections(tmp_path: Path, capsys) -
         )
         == 0
     )
+    assert os.environ["XLA_FLAGS"] == " ".join(accel.TRAINING_XLA_FLAGS)
     data = json.loads(out.read_text())
     assert data["gpu"] == {"skipped": "no GPU visible to TensorFlow"}
     assert data["machine"]["quick"] is True

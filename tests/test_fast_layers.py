@@ -112,6 +112,26 @@ def test_threefry_dropout_drops_at_rate_and_rescales() -> None:
     np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
 
 
+def test_threefry_dropout_odd_sizes_noise_shape_and_neighbours() -> None:
+    """Two decisions come from each 32-bit word: an odd element count still gets one decision
+    per element, a noise shape broadcasts, the rounded rate is rescaled exactly, and the two
+    halves of a word (neighbouring elements) are not correlated."""
+    step = tf.function(
+        lambda x, shape: fast_layers.threefry_dropout(x, 0.1, tf.constant([5, 9]), shape),
+        jit_compile=True,
+    )
+    x = tf.ones((7, 13, 5))  # 455 elements, odd
+    out = step(x, None).numpy()
+    assert out.shape == (7, 13, 5)
+    kept = out != 0
+    np.testing.assert_allclose(out[kept], 65536 / (65536 - 6554), rtol=1e-6)
+    shared = step(x, [7, 1, 5]).numpy()
+    assert (shared == shared[:, :1, :]).all()  # one mask for every step
+    big = step(tf.ones((400, 1000)), None).numpy().reshape(-1, 2) != 0
+    assert abs(1 - big.mean() - 0.1) < 0.003
+    assert abs(np.corrcoef(big[:, 0], big[:, 1])[0, 1]) < 0.01
+
+
 def test_compile_model_uses_threefry_only_with_xla() -> None:
     """TensorFlow's non-XLA CPU kernel has no ThreeFry: a model compiled without XLA must keep
     the default algorithm and still train."""

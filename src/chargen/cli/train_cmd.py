@@ -133,7 +133,7 @@ def train(
       chargen train --corpus shakespeare.txt --config char-rnn --stateful --tensorboard
       chargen train --corpus alice.txt --config tiny --json | jq -c 'select(.event=="epoch")'
     """
-    import_tensorflow()
+    import_tensorflow(training=True)
     from dataclasses import replace
 
     from chargen.accel import check_distribute
