@@ -108,14 +108,18 @@ print(json.dumps(bench.default_rate(prepared, load_config("default"), int(sys.ar
 """
 
 
-def sample_in_child(work: Path, quick: bool) -> Any:
-    """The sample section in a process with XLA's default options (see `main`)."""
+def sample_in_child(work: Path, quick: bool, xla_flags: str | None) -> Any:
+    """The sample section in a process with the XLA options this one started with (see
+    `main`): the environment as it is now would pass the training options on."""
     import subprocess
 
     out = work / "sample.json"
     cmd = [sys.executable, __file__, "--sections", "sample", "--out", str(out)]
     cmd += ["--work-dir", str(work)] + (["--quick"] if quick else [])
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    if xla_flags is not None:
+        env["XLA_FLAGS"] = xla_flags
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
     return json.loads(out.read_text(encoding="utf-8"))["sample"]
 
 
@@ -330,12 +334,13 @@ def main(argv: list[str] | None = None) -> int:
     # defaults as `chargen sample` runs; XLA reads them once per process, so with other
     # sections the sample section runs in a child process of its own.
     sample_child = "sample" in sections and sections != ["sample"]
+    user_xla_flags = os.environ.get("XLA_FLAGS")
     if sections != ["sample"]:
         tune_xla_for_training()
     sections_here = [s for s in sections if s != "sample"] if sample_child else sections
     results = run(sections_here, work, quick=quick, budget=budget, corpus_mb=corpus_mb)
     if sample_child:
-        results["sample"] = sample_in_child(work / "sample", quick)
+        results["sample"] = sample_in_child(work / "sample", quick, user_xla_flags)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(format_table(results))

@@ -294,3 +294,20 @@ def test_an_unwritable_stdout_is_one_error_line() -> None:
     with open("/dev/full", "wb") as full:
         proc = subprocess.run(cmd, env=env, stdout=full, stderr=subprocess.PIPE, timeout=60)
     assert (proc.returncode, proc.stderr) == (1, b"Error: No space left on device\n")
+
+
+def test_summary_of_a_big_file_whose_edges_hold_no_whole_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the ends of a big file are searched: a blank stretch longer than that at the top
+    says so in the summary instead of printing ''."""
+    from chargen import document
+
+    monkeypatch.setattr(document, "EDGE", 4096)
+    book = tmp_path / "big.txt"
+    book.write_text("\n" * 6000 + "hi there\n" * 2000 + "the end\n")
+    result = runner.invoke(main, ["clean", "--corpus", str(book)])
+    assert result.exit_code == 0
+    assert "  first kept line: (none within 1 MB of this end of the file)\n" in result.stderr
+    assert "  last kept line:  'the end'\n" in result.stderr
+    assert result.stdout.startswith("hi there\n")

@@ -167,3 +167,25 @@ def test_count_batches_matches_iteration(
     for b in batches:  # every window is consecutive ids
         assert np.all(np.diff(b, axis=1) % 2 == 1)
     del vocab
+
+
+def test_suspended_generators_hold_no_h5py_object(tmp_path: Path) -> None:
+    """tf.data frees a dropped generator's frame on its own thread, and freeing an h5py object
+    (even a closed file) takes h5py's lock: with the main thread inside h5py at that moment
+    training hung forever. No h5py object may be alive in a generator between batches."""
+    from chargen.streams import iter_stream_batches
+
+    out = tmp_path / "p.h5"
+    _prepare(out, TEXT * 4)
+    for gen in (
+        iter_batches(out, "train", 10, 4, shuffle=True, seed=1),
+        iter_stream_batches(out, "train", 10, 4),
+    ):
+        next(gen)
+        held = [
+            name
+            for name, value in gen.gi_frame.f_locals.items()
+            if type(value).__module__.startswith("h5py")
+        ]
+        assert held == []
+        gen.close()

@@ -194,3 +194,24 @@ def test_a_glob_through_a_symlink_loop_takes_each_file_once(tmp_path: Path) -> N
     (d / "sub" / "loop").symlink_to("..")
     corpus = _load(str(d / "**" / "*.txt"), tmp_path)
     assert [doc.source for doc in corpus.documents] == [str(d / "sub" / "a.txt")]
+
+
+def test_a_file_named_by_two_specs_is_an_error(tmp_path: Path) -> None:
+    """Read twice, a file would count double; a directory and a file in it, the same file
+    under two names (a symlink) or the same spec twice all name it twice."""
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "a.txt").write_text("alpha\n")
+    (books / "b.txt").write_text("beta\n")
+    (tmp_path / "link.txt").symlink_to(books / "a.txt")
+    for specs in (
+        [str(books), str(books / "a.txt")],
+        [str(books / "a.txt"), str(tmp_path / "link.txt")],
+        [str(books / "b.txt"), str(books / "b.txt")],
+    ):
+        with pytest.raises(CorpusError, match="is named twice in --corpus"):
+            resolve_sources(specs, data_dir=tmp_path, mirror=None)
+    both = resolve_sources(
+        [str(books / "a.txt"), str(books / "b.txt")], data_dir=tmp_path, mirror=None
+    )
+    assert [s.stem for s in both] == ["a", "b"]

@@ -246,8 +246,7 @@ def iter_batches(
     the last short batch (`drop_remainder=False`) so every window is scored.
     """
     rng = np.random.default_rng([seed, epoch])
-    with h5py.File(path, "r") as h5:
-        n = int(h5[split].shape[0])
+    n = _split_size(path, split)
     phase = _phase(rng, n, seq_len, shuffle)
     n_windows = count_windows(n - phase, seq_len)
     if n_windows < batch_size:
@@ -287,12 +286,21 @@ def iter_batches(
 def _read(path: Path, split: str, start: int, stop: int) -> npt.NDArray[np.int32]:
     """One pool of ids, the file open only while it is read.
 
-    Why: a generator that holds an HDF5 file across `yield` closes it when tf.data drops the
-    iterator, on a tf.data thread; if that happens while the main thread is inside h5py (a
-    stop mid-epoch, then saving weights) each waits for the other's lock forever.
+    Why: the generator must hold no h5py object across `yield`, not even a closed file (a
+    `with h5py.File(...) as h5` leaves `h5` bound). When tf.data drops the iterator it frees
+    the generator's frame on a tf.data thread, and freeing an h5py object takes h5py's lock;
+    if the main thread is inside h5py then (a stop mid-epoch, then saving a checkpoint) and
+    its h5py call is what dropped the iterator, each waits for the other forever. Reading
+    happens in helpers like this one, whose frames are gone before the generator yields.
     """
     with h5py.File(path, "r") as h5:
         return h5[split][start:stop].astype(np.int32)
+
+
+def _split_size(path: Path, split: str) -> int:
+    """Ids in a split, read in a frame of its own (see `_read`)."""
+    with h5py.File(path, "r") as h5:
+        return int(h5[split].shape[0])
 
 
 def _phase(rng: np.random.Generator, n: int, seq_len: int, shuffle: bool) -> int:

@@ -159,13 +159,29 @@ def _directory_files(root: Path) -> list[Path]:
 def resolve_sources(
     spec: str | Sequence[str], *, data_dir: Path, mirror: str | None
 ) -> list[Source]:
-    """Sources named by one spec or several (files, directories, globs, `-`, ids)."""
+    """Sources named by one spec or several (files, directories, globs, `-`, ids).
+
+    A file that two specs both name (`--corpus books/ --corpus books/alice.txt`) is an error:
+    read twice, it would silently count double in training and in validation.
+    """
     specs = [spec] if isinstance(spec, str) else list(spec)
     if not specs:
         raise CorpusError("no corpus given")
     if "-" in specs and len(specs) > 1:
         raise CorpusError("--corpus - (stdin) cannot be combined with other sources")
-    return [s for one in specs for s in _resolve_one(one, data_dir=data_dir, mirror=mirror)]
+    sources, named_by = [], {}
+    for one in specs:
+        for source in _resolve_one(one, data_dir=data_dir, mirror=mirror):
+            key = os.path.realpath(source.path) if source.path is not None else None
+            if key in named_by:
+                raise CorpusError(
+                    f"{source.name} is named twice in --corpus ({named_by[key]!r} and "
+                    f"{one!r}): give each file once"
+                )
+            if key is not None:
+                named_by[key] = one
+            sources.append(source)
+    return sources
 
 
 def _resolve_one(spec: str, *, data_dir: Path, mirror: str | None) -> list[Source]:

@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
+from chargen.dataset import read_ids
 from chargen.errors import CorpusError
 
 
@@ -43,9 +44,7 @@ def iter_stream_batches(
     `offset` (< seq_len) shifts every stream's start, so window boundaries move between epochs
     without breaking continuity. The split is read whole: ids are one byte per character.
     """
-    with h5py.File(path, "r") as h5:
-        ids = h5[split][:].astype(np.int32)
-    ids = ids[offset:]
+    ids = read_ids(path, split)[offset:]  # no h5py object in this generator's frame (dataset._read)
     per_stream, batches = stream_layout(len(ids), seq_len, batch_size)
     if batches < 1:
         raise CorpusError(

@@ -123,8 +123,13 @@ def echo_report(r: Any, *, err: bool = False, show_cleaning: bool = False) -> No
         err=err,
     )
     if show_cleaning:
-        click.echo(f"  first kept line: {_short(r.first_line)}", err=err)
-        click.echo(f"  last kept line:  {_short(r.last_line)}", err=err)
+        # a big file is searched only near its ends (document.EDGE): 1 MB of blank lines or
+        # one 1 MB line there leaves no whole kept line to show
+        unseen = "(none within 1 MB of this end of the file)"
+        click.echo(
+            f"  first kept line: {_short(r.first_line) if r.first_line else unseen}", err=err
+        )
+        click.echo(f"  last kept line:  {_short(r.last_line) if r.last_line else unseen}", err=err)
 
 
 def _short(line: str, width: int = 100) -> str:
