@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
+
 import keras
 import numpy as np
+import pytest
 
 from chargen.model import build_model, compile_model, recurrent_layers
 
@@ -70,7 +73,9 @@ def _twins(shards: int, dropout: float = 0.0) -> tuple[keras.Model, keras.Model]
     for n in (1, shards):
         keras.utils.set_random_seed(7)
         model = build_model(vocab_size=9, embedding_dim=4, units=8, layers=2, dropout=dropout)
-        compile_model(model, learning_rate=0.05, clip_norm=1.0, jit_compile=True, shards=n)
+        with pytest.MonkeyPatch.context() as mp:  # the arithmetic, whatever the machine's cores
+            mp.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+            compile_model(model, learning_rate=0.05, clip_norm=1.0, jit_compile=True, shards=n)
         assert isinstance(model, Model) and model.shards == n
         models.append(model)
     return models[0], models[1]
@@ -136,6 +141,9 @@ def test_shards_only_where_they_compute_the_same_step() -> None:
         return model.shards  # type: ignore[attr-defined]
 
     assert shards() == 2
+    with pytest.MonkeyPatch.context() as mp:  # one usable core: shards would only add work
+        mp.setattr(os, "sched_getaffinity", lambda pid: {0})
+        assert shards() == 1
     assert shards(jit=False) == 1
     assert shards(stateful_batch=4) == 1
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():

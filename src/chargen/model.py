@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -178,7 +179,8 @@ def compile_model(
     compiled with XLA draws its dropout masks with ThreeFry (fast_layers.Dropout). `shards` > 1
     splits each training batch into concurrent XLA steps (`Model`) where that computes the same
     step: a chargen `Model` compiled with XLA outside any distribution strategy and mixed
-    precision, whose only changing state is dropout seeds (not stateful).
+    precision, whose only changing state is dropout seeds (not stateful); never more shards
+    than the process may use cores.
     """
     optimizer = keras.optimizers.Adam(
         learning_rate=learning_rate, global_clipnorm=clip_norm if clip_norm > 0 else None
@@ -192,7 +194,8 @@ def compile_model(
         if isinstance(layer, fast_layers.Dropout):
             layer.rng_alg = "threefry" if model.jit_compile is True else None
     if isinstance(model, Model):
-        model.shards = shards if _shardable(model) else 1
+        # shards run concurrently or not at all: more than the usable cores only adds work
+        model.shards = min(shards, len(os.sched_getaffinity(0))) if _shardable(model) else 1
 
 
 def _shardable(model: Model) -> bool:
