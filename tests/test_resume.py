@@ -31,8 +31,15 @@ def _run(tmp_path: Path, name: str) -> RunDir:
     return RunDir(path)
 
 
-def test_stop_and_resume_equals_uninterrupted(tmp_path, tiny_config, tiny_prepared) -> None:
+@pytest.mark.parametrize("sharded", [False, True], ids=["keras-step", "xla-shards"])
+def test_stop_and_resume_equals_uninterrupted(
+    tmp_path, tiny_config, tiny_prepared, sharded: bool
+) -> None:
+    """Also for the default preset's step: XLA, two concurrent shards and dropout, whose seed
+    generators the checkpoint must carry."""
     config = replace(tiny_config, epochs=2, eval_every=4, checkpoint_every=3)
+    if sharded:
+        config = replace(config, jit_compile=True, cpu_shards=2, dropout=0.2, layers=2)
     whole = train(config, tiny_prepared, _run(tmp_path, "whole"))
     assert whole.stopped is None
     assert [s.step for s in whole.history] == [4, 8, 12, 15, 16, 20, 24, 28, 30]
