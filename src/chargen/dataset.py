@@ -246,7 +246,7 @@ def iter_batches(
     the last short batch (`drop_remainder=False`) so every window is scored.
     """
     rng = np.random.default_rng([seed, epoch])
-    n = _split_size(path, split)
+    n = split_size(path, split)
     phase = _phase(rng, n, seq_len, shuffle)
     n_windows = count_windows(n - phase, seq_len)
     if n_windows < batch_size:
@@ -297,8 +297,8 @@ def _read(path: Path, split: str, start: int, stop: int) -> npt.NDArray[np.int32
         return h5[split][start:stop].astype(np.int32)
 
 
-def _split_size(path: Path, split: str) -> int:
-    """Ids in a split, read in a frame of its own (see `_read`)."""
+def split_size(path: Path, split: str) -> int:
+    """Ids in a split; generators call it so the file lives in a frame of its own (`_read`)."""
     with h5py.File(path, "r") as h5:
         return int(h5[split].shape[0])
 
@@ -362,10 +362,8 @@ def make_dataset(
 
     spec = tf.TensorSpec(shape=(None, seq_len + 1), dtype=tf.int32)
     ds = tf.data.Dataset.from_generator(gen, output_signature=spec)
-    with h5py.File(path, "r") as h5:
-        n_ids = int(h5[split].shape[0])
     total = count_batches(
-        n_ids,
+        split_size(path, split),
         seq_len,
         batch_size,
         shuffle=shuffle,

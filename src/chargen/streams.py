@@ -13,11 +13,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import numpy.typing as npt
 
-from chargen.dataset import read_ids
+from chargen.dataset import read_ids, split_size
 from chargen.errors import CorpusError
 
 
@@ -122,8 +121,7 @@ def evaluate_stateful(model_for_batch: Any, path: Path, *, seq_len: int, batch_s
     `model_for_batch(b)` gives a stateful model with the trained weights for b streams: the
     val split is usually too short for the training batch size, so b is reduced to fit.
     """
-    with h5py.File(path, "r") as h5:
-        n = int(h5["val"].shape[0])
+    n = split_size(path, "val")
     streams = max(1, min(batch_size, (n - 1) // seq_len))
     model = model_for_batch(streams)
     reset_states(model)
