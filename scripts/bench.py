@@ -333,14 +333,15 @@ def main(argv: list[str] | None = None) -> int:
     # Training is measured with the XLA options `chargen train` sets, sampling with XLA's
     # defaults as `chargen sample` runs; XLA reads them once per process, so with other
     # sections the sample section runs in a child process of its own.
-    sample_child = "sample" in sections and sections != ["sample"]
-    user_xla_flags = os.environ.get("XLA_FLAGS")
-    if sections != ["sample"]:
+    others = [s for s in sections if s != "sample"]
+    if not others:
+        results = run(sections, work, quick=quick, budget=budget, corpus_mb=corpus_mb)
+    else:
+        user_xla_flags = os.environ.get("XLA_FLAGS")
         tune_xla_for_training()
-    sections_here = [s for s in sections if s != "sample"] if sample_child else sections
-    results = run(sections_here, work, quick=quick, budget=budget, corpus_mb=corpus_mb)
-    if sample_child:
-        results["sample"] = sample_in_child(work / "sample", quick, user_xla_flags)
+        results = run(others, work, quick=quick, budget=budget, corpus_mb=corpus_mb)
+        if "sample" in sections:
+            results["sample"] = sample_in_child(work / "sample", quick, user_xla_flags)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(format_table(results))
