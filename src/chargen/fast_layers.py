@@ -110,62 +110,69 @@ def _lstm(
 ) -> Any:
     """Forward and backward passes with only the [B, U] x [U, 4U] products inside the loops.
 
-    The backward loop computes each step's gate gradients and h @ recurrent_kernel^T; the weight
-    gradients are then three large matmuls over all steps at once, which a CPU runs far faster
-    than T small ones accumulated inside the loop (what automatic differentiation would build).
+    Each forward step applies its activations in one kernel over all four gates (tanh on the
+    candidate columns, sigmoid elsewhere) and writes one record [i f g o | c_prev | tanh c | h]
+    per step, so the backward loop reads a single array and computes no transcendental: in
+    XLA's CPU code every small kernel and every slice of a per-step read costs time (README,
+    Performance). The weight gradients are three large matmuls over all steps at once, which a
+    CPU runs far faster than T small ones accumulated inside the loop (what automatic
+    differentiation would build).
     """
     batch, steps, dim = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     units = tf.shape(recurrent_kernel)[0]
-    z = tf.matmul(tf.reshape(x, [-1, dim]), kernel) + bias
-    z = tf.transpose(tf.reshape(z, [batch, steps, 4 * units]), [1, 0, 2])  # time major
+    u = recurrent_kernel.shape[0]
+    columns = tf.range(4 * units)
+    candidate = (columns >= 2 * units) & (columns < 3 * units)  # the g gate's columns
+    # time major before the projection: transposing [B, T, D] moves a quarter of the bytes of
+    # [B, T, 4U] when D = U, and the backward pass reuses it for the kernel's gradient
+    x_t = tf.reshape(tf.transpose(x, [1, 0, 2]), [-1, dim])
+    z = tf.reshape(tf.matmul(x_t, kernel) + bias, [steps, batch, 4 * units])
     zs = tf.TensorArray(z.dtype, size=steps).unstack(z)
 
-    def forward(t, h, c, hs, cs, acts):  # type: ignore[no-untyped-def]
+    def forward(t, h, c, records):  # type: ignore[no-untyped-def]
         gates = zs.read(t) + tf.matmul(h, recurrent_kernel)
-        i, f, g, o = tf.split(gates, 4, axis=-1)
-        i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+        acts = tf.where(candidate, tf.tanh(gates), tf.sigmoid(gates))
+        i, f, g, o = acts[:, :u], acts[:, u : 2 * u], acts[:, 2 * u : 3 * u], acts[:, 3 * u :]
+        c_prev = c
         c = f * c + i * g
-        h = o * tf.tanh(c)
-        acts = acts.write(t, tf.concat([i, f, g, o], axis=-1))
-        return t + 1, h, c, hs.write(t, h), cs.write(t, c), acts
+        tanh_c = tf.tanh(c)
+        h = o * tanh_c
+        return t + 1, h, c, records.write(t, tf.concat([acts, c_prev, tanh_c, h], axis=-1))
 
-    def array(size: Any = steps) -> tf.TensorArray:
-        return tf.TensorArray(x.dtype, size=size)
-
-    _, h, c, hs, cs, acts = tf.while_loop(
+    _, h, c, records = tf.while_loop(
         lambda t, *_: t < steps,
         forward,
-        (tf.constant(0), h0, c0, array(), array(), array()),
+        (tf.constant(0), h0, c0, tf.TensorArray(x.dtype, size=steps)),
         maximum_iterations=steps,
     )
-    h_all = hs.stack()  # [T, B, U]
-    c_all = cs.stack()
-    act_all = acts.stack()  # [T, B, 4U]
+    record_all = records.stack()  # [T, B, 7U]
+    h_all = record_all[:, :, 6 * u :]  # [T, B, U]
 
     def grad(d_seq: tf.Tensor, d_h: tf.Tensor, d_c: tf.Tensor) -> Any:
         d_seq_t = tf.transpose(d_seq, [1, 0, 2]) if d_seq is not None else tf.zeros_like(h_all)
         d_hs = tf.TensorArray(x.dtype, size=steps).unstack(d_seq_t)
-        c_prev_all = tf.concat([c0[None], c_all[:-1]], axis=0)
-        cs_b = tf.TensorArray(x.dtype, size=steps).unstack(c_all)
-        cps_b = tf.TensorArray(x.dtype, size=steps).unstack(c_prev_all)
-        acts_b = tf.TensorArray(x.dtype, size=steps).unstack(act_all)
+        records_b = tf.TensorArray(x.dtype, size=steps).unstack(record_all)
         r_t = tf.transpose(recurrent_kernel)
 
         def backward(t, dh_next, dc_next, dzs):  # type: ignore[no-untyped-def]
-            i, f, g, o = tf.split(acts_b.read(t), 4, axis=-1)
+            record = records_b.read(t)
+            i, f, g, o = (record[:, k * u : (k + 1) * u] for k in range(4))
+            c_prev, tanh_c = record[:, 4 * u : 5 * u], record[:, 5 * u : 6 * u]
             dh = d_hs.read(t) + dh_next
-            tanh_c = tf.tanh(cs_b.read(t))
             dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)
             dz = tf.concat(
                 [
                     dc * g * i * (1.0 - i),
-                    dc * cps_b.read(t) * f * (1.0 - f),
+                    dc * c_prev * f * (1.0 - f),
                     dc * i * (1.0 - g * g),
                     dh * tanh_c * o * (1.0 - o),
                 ],
                 axis=-1,
             )
             return t - 1, tf.matmul(dz, r_t), dc * f, dzs.write(t, dz)
+
+        def array() -> tf.TensorArray:
+            return tf.TensorArray(x.dtype, size=steps)
 
         _, dh0, dc0, dzs = tf.while_loop(
             lambda t, *_: t >= 0,
@@ -175,7 +182,6 @@ def _lstm(
         )
         dz_all = tf.reshape(dzs.stack(), [-1, 4 * units])  # [T*B, 4U]
         h_prev = tf.reshape(tf.concat([h0[None], h_all[:-1]], axis=0), [-1, units])
-        x_t = tf.reshape(tf.transpose(x, [1, 0, 2]), [-1, dim])
         d_kernel = tf.matmul(x_t, dz_all, transpose_a=True)
         d_recurrent = tf.matmul(h_prev, dz_all, transpose_a=True)
         d_bias = tf.reduce_sum(dz_all, axis=0)
