@@ -126,11 +126,13 @@ def _lstm(
     # time major before the projection: transposing [B, T, D] moves a quarter of the bytes of
     # [B, T, 4U] when D = U, and the backward pass reuses it for the kernel's gradient
     x_t = tf.reshape(tf.transpose(x, [1, 0, 2]), [-1, dim])
-    z = tf.reshape(tf.matmul(x_t, kernel) + bias, [steps, batch, 4 * units])
+    # the bias is added inside the loop, where it fuses into the activation kernel, rather
+    # than in a pass of its own over all T x B x 4U projections
+    z = tf.reshape(tf.matmul(x_t, kernel), [steps, batch, 4 * units])
     zs = tf.TensorArray(z.dtype, size=steps).unstack(z)
 
     def forward(t, h, c, records):  # type: ignore[no-untyped-def]
-        gates = zs.read(t) + tf.matmul(h, recurrent_kernel)
+        gates = zs.read(t) + tf.matmul(h, recurrent_kernel) + bias
         acts = tf.where(candidate, tf.tanh(gates), tf.sigmoid(gates))
         i, f, g, o = acts[:, :u], acts[:, u : 2 * u], acts[:, 2 * u : 3 * u], acts[:, 3 * u :]
         c_prev = c
