@@ -173,13 +173,13 @@ def _lstm(
             )
             return t - 1, tf.matmul(dz, r_t), dc * f, dzs.write(t, dz)
 
-        def array() -> tf.TensorArray:
-            return tf.TensorArray(x.dtype, size=steps)
-
+        # the gate gradients overwrite the projections z, which have the same shape and are
+        # dead by now: XLA reuses their buffer instead of filling a new one with zeros first
+        dzs = tf.TensorArray(x.dtype, size=steps).unstack(z)
         _, dh0, dc0, dzs = tf.while_loop(
             lambda t, *_: t >= 0,
             backward,
-            (steps - 1, d_h if d_h is not None else tf.zeros_like(h0), d_c, array()),
+            (steps - 1, d_h if d_h is not None else tf.zeros_like(h0), d_c, dzs),
             maximum_iterations=steps,
         )
         dz_all = tf.reshape(dzs.stack(), [-1, 4 * units])  # [T*B, 4U]
