@@ -127,9 +127,9 @@ def _lstm(
 ) -> Any:
     """Forward and backward passes with only the [B, U] x [U, 4U] products inside the loops.
 
-    Each forward step applies its activations in one kernel over all four gates (tanh on the
-    candidate columns, sigmoid elsewhere) and writes one record [i f g o | c_prev | tanh c | h]
-    per step, so the backward loop reads a single array and computes no transcendental: in
+    Each forward step writes one record [i f g o | c_prev | tanh c | h], so the backward loop
+    reads a single array and computes no transcendental; under XLA the step's activations are
+    one kernel over all four gates (tanh on the candidate's columns, sigmoid elsewhere). In
     XLA's CPU code every small kernel and every slice of a per-step read costs time (README,
     Performance). The weight gradients are three large matmuls over all steps at once, which a
     CPU runs far faster than T small ones accumulated inside the loop (what automatic
