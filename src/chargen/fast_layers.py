@@ -136,11 +136,11 @@ def _lstm(
     differentiation would build).
     """
     batch, steps, dim = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
-    units = tf.shape(recurrent_kernel)[0]
-    u = recurrent_kernel.shape[0]
+    units = recurrent_kernel.shape[0]
     xla = _in_xla_function()
-    columns = tf.range(4 * units)
-    candidate = (columns >= 2 * units) & (columns < 3 * units)  # the g gate's columns
+    if xla:
+        columns = tf.range(4 * units)
+        candidate = (columns >= 2 * units) & (columns < 3 * units)  # the g gate's columns
     # time major before the projection: transposing [B, T, D] moves a quarter of the bytes of
     # [B, T, 4U] when D = U, and the backward pass reuses it for the kernel's gradient
     x_t = tf.reshape(tf.transpose(x, [1, 0, 2]), [-1, dim])
@@ -153,7 +153,7 @@ def _lstm(
         gates = zs.read(t) + tf.matmul(h, recurrent_kernel) + bias
         if xla:
             acts = [tf.where(candidate, tf.tanh(gates), tf.sigmoid(gates))]
-            i, f, g, o = (acts[0][:, k * u : (k + 1) * u] for k in range(4))
+            i, f, g, o = tf.split(acts[0], 4, axis=-1)
         else:  # TensorFlow's own kernels: four activations on quarters beat two on the whole
             i, f, g, o = tf.split(gates, 4, axis=-1)
             acts = [tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)]
@@ -171,7 +171,7 @@ def _lstm(
         maximum_iterations=steps,
     )
     record_all = records.stack()  # [T, B, 7U]
-    h_all = record_all[:, :, 6 * u :]  # [T, B, U]
+    h_all = record_all[:, :, 6 * units :]  # [T, B, U]
 
     def grad(d_seq: tf.Tensor, d_h: tf.Tensor, d_c: tf.Tensor) -> Any:
         d_seq_t = tf.transpose(d_seq, [1, 0, 2]) if d_seq is not None else tf.zeros_like(h_all)
@@ -180,9 +180,7 @@ def _lstm(
         r_t = tf.transpose(recurrent_kernel)
 
         def backward(t, dh_next, dc_next, dzs):  # type: ignore[no-untyped-def]
-            record = records_b.read(t)
-            i, f, g, o = (record[:, k * u : (k + 1) * u] for k in range(4))
-            c_prev, tanh_c = record[:, 4 * u : 5 * u], record[:, 5 * u : 6 * u]
+            i, f, g, o, c_prev, tanh_c, _ = tf.split(records_b.read(t), 7, axis=-1)
             dh = d_hs.read(t) + dh_next
             dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)
             dz = tf.concat(
