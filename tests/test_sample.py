@@ -178,3 +178,53 @@ def test_sampling_a_model_built_for_mixed_precision(cell: str) -> None:
         )
         text = Sampler(model, vocab, jit_compile=False).generate("abc", 20, Strategy())[0]
     assert len(text) == 20 and set(text) <= set(vocab.chars)
+
+
+@pytest.mark.parametrize(
+    ("layer_units", "layer_norm", "stacked"),
+    [((12, 7, 9), False, True), ((12, 12), True, False)],
+)
+def test_one_sample_follows_the_full_model_with_or_without_the_stacked_layout(
+    layer_units: tuple[int, ...], layer_norm: bool, stacked: bool
+) -> None:
+    """One sample of plain LSTM layers steps stacked_weights (each layer's recurrent kernel
+    joined with the matrix above it, odd widths padded); a LayerNormalization keeps the layer
+    by layer step. Either way every argmax pick is the full model's over the whole text."""
+    keras.utils.set_random_seed(3)
+    vocab = Vocab.from_text("abcdefgh .")  # 10 characters: an odd width with 7 or 9 units
+    model = build_model(
+        vocab_size=len(vocab), embedding_dim=5, units=12, layers=len(layer_units),
+        layer_units=layer_units, layer_norm=layer_norm,
+    )  # fmt: skip
+    for layer in model.layers:
+        layer.set_weights([w * 3 for w in layer.get_weights()])
+    sampler = Sampler(model, vocab)
+    assert sampler._stacked is stacked
+    seed = "ab cd"
+    text = sampler.generate(seed, CHUNK + 5, Strategy(temperature=0.0))[0]
+    logits = model(vocab.encode(seed + text[:-1])[None, :]).numpy()[0]
+    assert vocab.decode(logits[len(seed) - 1 :].argmax(-1)) == text
+    # the batch of two (layer by layer, unsplit) continues the same way
+    assert sampler.generate(seed, 30, Strategy(temperature=0.0), num_samples=2) == [text[:30]] * 2
+
+
+def test_stacked_step_matches_layer_by_layer_steps(random_model) -> None:
+    """stacked_step's logits and states equal lstm_step's layer by layer plus the Dense."""
+    from chargen.sample import stacked_step, stacked_weights
+
+    model, vocab = random_model
+    sampler = Sampler(model, vocab)
+    rng = np.random.default_rng(0)
+    ids = tf.constant([1, 5])
+    hs = [tf.constant(rng.normal(size=(2, u)).astype(np.float32)) for u in sampler._units]
+    cs = [tf.constant(rng.normal(size=(2, u)).astype(np.float32)) for u in sampler._units]
+    layers = stacked_weights(sampler._cells, sampler._embedding.embeddings, sampler._dense)
+    parts = tuple(h @ layer["recurrent"] for h, layer in zip(hs, layers, strict=True))
+    logits, got_h, got_c, _ = stacked_step(ids, tuple(cs), parts, layers)
+    x = ids
+    for i, cell in enumerate(sampler._cells):
+        weights = lstm_weights(cell, sampler._embedding.embeddings if i == 0 else None)
+        x, c = lstm_step(x, hs[i], cs[i], weights)
+        np.testing.assert_allclose(got_h[i].numpy(), x.numpy(), atol=1e-5)
+        np.testing.assert_allclose(got_c[i].numpy(), c.numpy(), atol=1e-5)
+    np.testing.assert_allclose(logits.numpy(), sampler._dense(x).numpy(), atol=1e-4)
