@@ -324,6 +324,19 @@ def test_big_files_with_no_whole_line_in_head_or_tail(
     assert streamed.report.chars == len(expected) + 1
 
 
+def test_a_long_run_of_blank_lines_is_spooled_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blank lines between text wait in a spooled file, so a run longer than HELD_IN_MEMORY
+    (here 100 characters) goes to disk and comes back whole: inner runs kept, the tail's not.
+    Lines --ascii empties count as blank too."""
+    monkeypatch.setattr(document, "BLOCK", 64)
+    monkeypatch.setattr(document, "HELD_IN_MEMORY", 100)
+    text = "first\n" + "\n" * 3000 + "\u540d\n" * 500 + "  \n" * 400 + "second\n" + "\n" * 900
+    streamed = Document("t", bytes_opener(text.encode()), CleanOptions(ascii=True))
+    expected = "first\n" + "\n" * 3000 + "\n" * 500 + "  \n" * 400 + "second\n"
+    assert "".join(streamed.chunks()) == expected
+    assert streamed.report.chars == len(expected)
+
+
 def test_lines_emptied_by_cleaning_are_not_kept_at_the_edges() -> None:
     text = "\u540d\u524d\nCaf\u00e9 au lait\n\u540d\n\ntea\n\u540d\u524d\n"
     cleaned = clean_bytes(text.encode(), CleanOptions(ascii=True), source="t")

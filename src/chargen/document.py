@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import tempfile
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import BinaryIO
@@ -29,6 +30,7 @@ from chargen.errors import CorpusError
 
 BLOCK = 1 << 20  # bytes or characters read at a time
 EDGE = 1 << 20  # bytes of head and tail searched for Gutenberg markers
+HELD_IN_MEMORY = 16 << 20  # characters of held-back blank lines kept in memory, then on disk
 
 Opener = Callable[[], BinaryIO]
 
@@ -201,27 +203,44 @@ class Document:
         """
         transform = Transform(self.options)
         words = self.options.words_only
-        chars, held = 0, ""
+        chars = 0
         strip = self.options.strip
-        for raw in self._raw_lines():
-            # every marker names Project Gutenberg; the substring test is 15x the regex's speed
-            if strip and "gutenberg" in raw.lower() and (found := gutenberg.MARKER.search(raw)):
-                raise self._several_books(raw[found.start() :].split("\n", 1)[0].strip())
-            if "\x1a" in raw:  # DOS end-of-file marks (Ctrl-Z) in older ebooks
-                raw = raw.replace("\x1a", "")
-            text = transform(raw)
-            if words:
-                if not text:
-                    continue
-                text = " " + text if chars else text
-            else:
-                body = _through_last_text_line(text)
-                if not body:
-                    held = held + text if chars else ""
-                    continue
-                text, held = (held + body if chars else body.lstrip("\n")), text[len(body) :]
-            chars += len(text)
-            yield text
+        # a run of blank lines of any length (a file of them, or lines --ascii empties) waits
+        # in a spooled file: memory, then disk past HELD_IN_MEMORY
+        with tempfile.SpooledTemporaryFile(
+            max_size=HELD_IN_MEMORY, mode="w+", encoding="utf-8", errors="surrogatepass"
+        ) as held:
+            for raw in self._raw_lines():
+                # every marker names Project Gutenberg; the substring test is 15x the regex's speed
+                if strip and "gutenberg" in raw.lower() and (found := gutenberg.MARKER.search(raw)):
+                    raise self._several_books(raw[found.start() :].split("\n", 1)[0].strip())
+                if "\x1a" in raw:  # DOS end-of-file marks (Ctrl-Z) in older ebooks
+                    raw = raw.replace("\x1a", "")
+                text = transform(raw)
+                if words:
+                    if not text:
+                        continue
+                    text = " " + text if chars else text
+                else:
+                    body = _through_last_text_line(text)
+                    if not body:
+                        if chars:
+                            held.write(text)
+                        continue
+                    rest = text[len(body) :]
+                    if not chars:
+                        body = body.lstrip("\n")
+                    elif held.tell():
+                        held.seek(0)
+                        while piece := held.read(BLOCK):
+                            chars += len(piece)
+                            yield piece
+                        held.seek(0)
+                        held.truncate()
+                    held.write(rest)
+                    text = body
+                chars += len(text)
+                yield text
         if chars == 0:
             raise CorpusError(f"{self.source} is empty after cleaning")
         if transform.keeps_newline:
