@@ -65,6 +65,72 @@ def test_gradients_match_keras_lstm(jit: bool) -> None:
         np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("jit", [False, True], ids=["tf-kernels", "xla"])
+def test_first_layer_from_ids_matches_the_plain_model(
+    jit: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside a compiled function the first LSTM layer reads its input projection from the
+    table embeddings @ kernel (fused_lstm_from_ids); loss and every weight's gradient,
+    the embeddings' included, match the plain Keras model's. The second layer's input is no
+    embedding lookup and takes the ordinary path."""
+    calls = []
+    from_ids = fast_layers.fused_lstm_from_ids
+    monkeypatch.setattr(
+        fast_layers, "fused_lstm_from_ids", lambda *a, **k: calls.append(1) or from_ids(*a, **k)
+    )
+    keras.utils.set_random_seed(0)
+    args = {"vocab_size": 11, "embedding_dim": 5, "units": 6, "layers": 2}
+    fused, plain = build_model(**args, fused=True), build_model(**args, fused=False)
+    rng = np.random.default_rng(4)
+    weights = [
+        w + rng.normal(scale=0.3, size=w.shape).astype(np.float32) for w in plain.get_weights()
+    ]
+    fused.set_weights(weights)
+    plain.set_weights(weights)
+    ids = tf.constant(rng.integers(0, 11, size=(3, 8)), tf.int32)
+    ids = tf.tensor_scatter_nd_update(ids, [[0, 0], [0, 1]], [7, 7])  # a repeated character
+    target = tf.constant(rng.integers(0, 11, size=(3, 8)), tf.int32)
+
+    def run(model: keras.Model) -> tuple[object, list[object]]:
+        with tf.GradientTape() as tape:
+            logits = model(ids, training=True)
+            loss = tf.reduce_mean(
+                keras.losses.sparse_categorical_crossentropy(target, logits, from_logits=True)
+            )
+        return loss, tape.gradient(loss, model.trainable_weights)
+
+    got = tf.function(lambda: run(fused), jit_compile=jit)()
+    want = tf.function(lambda: run(plain), jit_compile=jit)()
+    assert len(calls) == 1
+    np.testing.assert_allclose(got[0].numpy(), want[0].numpy(), rtol=1e-5)
+    assert [tuple(g.shape) for g in got[1]] == [tuple(w.shape) for w in weights]
+    for g, w in zip(got[1], want[1], strict=True):
+        dense = [tf.convert_to_tensor(v).numpy() for v in (g, w)]  # embeddings: IndexedSlices
+        np.testing.assert_allclose(*dense, rtol=1e-4, atol=1e-6)
+
+
+def test_embedding_lookup_only_recognises_a_plain_gather() -> None:
+    """Eager tensors, casts and gathers on another axis are not embedding lookups."""
+    table = tf.constant(np.arange(12.0, dtype=np.float32).reshape(4, 3))
+    ids = tf.constant([[0, 3], [2, 1]])
+    assert fast_layers.embedding_lookup(tf.gather(table, ids)) is None  # eager
+    found = []
+
+    @tf.function
+    def probe() -> tf.Tensor:
+        x = tf.gather(table, ids)
+        found.append(fast_layers.embedding_lookup(x))
+        found.append(fast_layers.embedding_lookup(tf.cast(x, tf.float16)))
+        found.append(fast_layers.embedding_lookup(tf.gather(table, [0, 2], axis=1)))
+        found.append(fast_layers.embedding_lookup(tf.gather(table, [1, 2])))  # ids of rank 1
+        return x
+
+    probe()
+    assert found[0] is not None and found[1:] == [None, None, None]
+    lookup_ids, lookup_table = found[0]
+    assert lookup_ids.shape.as_list() == [2, 2] and lookup_table.shape.as_list() == [4, 3]
+
+
 def test_xla_functions_are_recognised() -> None:
     """The forward step picks its formulation by this; a TensorFlow release that moves the
     private probe would silently cost XLA training speed, so it is pinned here."""

@@ -67,15 +67,18 @@ class LSTM(keras.layers.LSTM):
             return super().inner_loop(sequences, initial_state, mask, training=training)
         cell = self.cell
         dtype = sequences.dtype
-        h, c = fused_lstm(
-            sequences,
-            initial_state[0],
-            initial_state[1],
-            tf.cast(cell.kernel, dtype),
-            tf.cast(cell.recurrent_kernel, dtype),
-            tf.cast(cell.bias, dtype),
-            return_sequences=self.return_sequences,
-        )
+        weights = [tf.cast(w, dtype) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
+        lookup = embedding_lookup(sequences)
+        if lookup is not None:
+            h, c = fused_lstm_from_ids(
+                *lookup, initial_state[0], initial_state[1], *weights,
+                return_sequences=self.return_sequences,
+            )  # fmt: skip
+        else:
+            h, c = fused_lstm(
+                sequences, initial_state[0], initial_state[1], *weights,
+                return_sequences=self.return_sequences,
+            )  # fmt: skip
         last_h, last_c = h[1], c
         outputs = h[0] if self.return_sequences else last_h
         return last_h, outputs, [last_h, last_c]
@@ -97,6 +100,55 @@ def fused_lstm(
     """
     seq, h, c = _lstm(x, h0, c0, kernel, recurrent_kernel, bias)
     return (seq if return_sequences else None, h), c
+
+
+def fused_lstm_from_ids(
+    ids: tf.Tensor,
+    embeddings: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    kernel: tf.Tensor,
+    recurrent_kernel: tf.Tensor,
+    bias: tf.Tensor,
+    *,
+    return_sequences: bool = True,
+) -> tuple[tuple[tf.Tensor | None, tf.Tensor], tf.Tensor]:
+    """fused_lstm over x = embeddings[ids] ([B, T] ids, [V, D] embeddings), without x.
+
+    The input projection x @ kernel is (embeddings @ kernel)[ids]: a [V, 4U] table and a
+    gather instead of a [B*T, D] x [D, 4U] product, and its gradients are a sum of gate
+    gradients per character and two [V]-row products instead of two more [B*T]-row ones.
+    """
+    seq, h, c = _lstm_table(ids, embeddings, h0, c0, kernel, recurrent_kernel, bias)
+    return (seq if return_sequences else None, h), c
+
+
+def embedding_lookup(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor] | None:
+    """(ids [B, T], embeddings [V, D]) when graph tensor x is `tf.gather(embeddings, ids)`, as
+    Keras' Embedding layer computes it, else None.
+
+    Keras hands a layer only its input, not how it was made, so the first LSTM layer finds
+    its ids from the op that produced it. Anything else (eager tensors, a cast under mixed
+    precision, dropout between the layers) is None: the plain path, same results.
+    """
+    op = getattr(x, "op", None)
+    if op is None or op.type != "GatherV2" or len(op.inputs) != 3:
+        return None
+    try:
+        batch_dims = op.get_attr("batch_dims")
+    except (ValueError, TypeError):
+        return None
+    embeddings, ids, axis = op.inputs
+    if (
+        batch_dims != 0
+        or tf.get_static_value(axis) != 0
+        or embeddings.dtype != x.dtype
+        or embeddings.shape.rank != 2
+        or ids.shape.rank != 2
+        or not ids.dtype.is_integer
+    ):
+        return None
+    return ids, embeddings
 
 
 def _in_xla_function() -> bool:
@@ -125,29 +177,79 @@ def _lstm(
     recurrent_kernel: tf.Tensor,
     bias: tf.Tensor,
 ) -> Any:
-    """Forward and backward passes with only the [B, U] x [U, 4U] products inside the loops.
+    """The LSTM over inputs x [B, T, D], projected for all steps in one product; gradients by
+    _lstm_loops, whose loops hold only the [B, U] x [U, 4U] products."""
+    batch, steps, dim = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    units = recurrent_kernel.shape[0]
+    # time major before the projection: transposing [B, T, D] moves a quarter of the bytes of
+    # [B, T, 4U] when D = U, and the backward pass reuses it for the kernel's gradient
+    x_t = tf.reshape(tf.transpose(x, [1, 0, 2]), [-1, dim])
+    z = tf.reshape(tf.matmul(x_t, kernel), [steps, batch, 4 * units])
+    h_all, h, c, backward = _lstm_loops(z, h0, c0, recurrent_kernel, bias)
+
+    def grad(d_seq: tf.Tensor, d_h: tf.Tensor, d_c: tf.Tensor) -> Any:
+        dz_all, dh0, dc0, d_recurrent, d_bias = backward(d_seq, d_h, d_c)
+        d_kernel = tf.matmul(x_t, dz_all, transpose_a=True)
+        d_x = tf.matmul(dz_all, kernel, transpose_b=True)
+        d_x = tf.transpose(tf.reshape(d_x, [steps, batch, dim]), [1, 0, 2])
+        return d_x, dh0, dc0, d_kernel, d_recurrent, d_bias
+
+    return (tf.transpose(h_all, [1, 0, 2]), h, c), grad
+
+
+@tf.custom_gradient
+def _lstm_table(
+    ids: tf.Tensor,
+    embeddings: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    kernel: tf.Tensor,
+    recurrent_kernel: tf.Tensor,
+    bias: tf.Tensor,
+) -> Any:
+    """_lstm over x = embeddings[ids], its projection a lookup in embeddings @ kernel."""
+    batch, steps = tf.shape(ids)[0], tf.shape(ids)[1]
+    units = recurrent_kernel.shape[0]
+    ids_t = tf.reshape(tf.transpose(ids), [-1])  # time major, as the loops run
+    table = tf.matmul(embeddings, kernel)  # [V, 4U]
+    z = tf.reshape(tf.gather(table, ids_t), [steps, batch, 4 * units])
+    h_all, h, c, backward = _lstm_loops(z, h0, c0, recurrent_kernel, bias)
+
+    def grad(d_seq: tf.Tensor, d_h: tf.Tensor, d_c: tf.Tensor) -> Any:
+        dz_all, dh0, dc0, d_recurrent, d_bias = backward(d_seq, d_h, d_c)
+        d_table = tf.math.unsorted_segment_sum(dz_all, ids_t, tf.shape(embeddings)[0])
+        d_embeddings = tf.matmul(d_table, kernel, transpose_b=True)
+        d_kernel = tf.matmul(embeddings, d_table, transpose_a=True)
+        return None, d_embeddings, dh0, dc0, d_kernel, d_recurrent, d_bias
+
+    return (tf.transpose(h_all, [1, 0, 2]), h, c), grad
+
+
+def _lstm_loops(
+    z: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, recurrent_kernel: tf.Tensor, bias: tf.Tensor
+) -> Any:
+    """Forward and backward loops over the input projections z [T, B, 4U] (time major), with
+    only the [B, U] x [U, 4U] products inside them: (all h [T, B, U], last h, last c, and
+    backward(d_seq, d_h, d_c) -> (gate gradients [T*B, 4U], dh0, dc0, d_recurrent, d_bias)).
 
     Each forward step writes one record [i f g o | c_prev | tanh c | h], so the backward loop
     reads a single array and computes no transcendental; under XLA the step's activations are
     one kernel over all four gates (tanh on the candidate's columns, sigmoid elsewhere). In
     XLA's CPU code every small kernel and every slice of a per-step read costs time (README,
-    Performance). The weight gradients are three large matmuls over all steps at once, which a
-    CPU runs far faster than T small ones accumulated inside the loop (what automatic
+    Performance). The weight gradients are large matmuls over all steps at once, which a CPU
+    runs far faster than T small ones accumulated inside the loop (what automatic
     differentiation would build).
     """
-    batch, steps, dim = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    steps = tf.shape(z)[0]
     units = recurrent_kernel.shape[0]
+    dtype = z.dtype
     xla = _in_xla_function()
     if xla:
         columns = tf.range(4 * units)
         candidate = (columns >= 2 * units) & (columns < 3 * units)  # the g gate's columns
-    # time major before the projection: transposing [B, T, D] moves a quarter of the bytes of
-    # [B, T, 4U] when D = U, and the backward pass reuses it for the kernel's gradient
-    x_t = tf.reshape(tf.transpose(x, [1, 0, 2]), [-1, dim])
     # the bias is added inside the loop, where it fuses into the activation kernel, rather
     # than in a pass of its own over all T x B x 4U projections
-    z = tf.reshape(tf.matmul(x_t, kernel), [steps, batch, 4 * units])
-    zs = tf.TensorArray(z.dtype, size=steps).unstack(z)
+    zs = tf.TensorArray(dtype, size=steps).unstack(z)
 
     def forward(t, h, c, records):  # type: ignore[no-untyped-def]
         gates = zs.read(t) + tf.matmul(h, recurrent_kernel) + bias
@@ -167,19 +269,19 @@ def _lstm(
     _, h, c, records = tf.while_loop(
         lambda t, *_: t < steps,
         forward,
-        (tf.constant(0), h0, c0, tf.TensorArray(x.dtype, size=steps)),
+        (tf.constant(0), h0, c0, tf.TensorArray(dtype, size=steps)),
         maximum_iterations=steps,
     )
     record_all = records.stack()  # [T, B, 7U]
     h_all = record_all[:, :, 6 * units :]  # [T, B, U]
 
-    def grad(d_seq: tf.Tensor, d_h: tf.Tensor, d_c: tf.Tensor) -> Any:
+    def backward(d_seq: tf.Tensor, d_h: tf.Tensor, d_c: tf.Tensor) -> Any:
         d_seq_t = tf.transpose(d_seq, [1, 0, 2]) if d_seq is not None else tf.zeros_like(h_all)
-        d_hs = tf.TensorArray(x.dtype, size=steps).unstack(d_seq_t)
-        records_b = tf.TensorArray(x.dtype, size=steps).unstack(record_all)
+        d_hs = tf.TensorArray(dtype, size=steps).unstack(d_seq_t)
+        records_b = tf.TensorArray(dtype, size=steps).unstack(record_all)
         r_t = tf.transpose(recurrent_kernel)
 
-        def backward(t, dh_next, dc_next, dzs):  # type: ignore[no-untyped-def]
+        def step(t, dh_next, dc_next, dzs):  # type: ignore[no-untyped-def]
             i, f, g, o, c_prev, tanh_c, _ = tf.split(records_b.read(t), 7, axis=-1)
             dh = d_hs.read(t) + dh_next
             dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)
@@ -196,23 +298,20 @@ def _lstm(
 
         # the gate gradients overwrite the projections z, which have the same shape and are
         # dead by now: XLA reuses their buffer instead of filling a new one with zeros first
-        dzs = tf.TensorArray(x.dtype, size=steps).unstack(z)
+        dzs = tf.TensorArray(dtype, size=steps).unstack(z)
         _, dh0, dc0, dzs = tf.while_loop(
             lambda t, *_: t >= 0,
-            backward,
+            step,
             (steps - 1, d_h if d_h is not None else tf.zeros_like(h0), d_c, dzs),
             maximum_iterations=steps,
         )
         dz_all = tf.reshape(dzs.stack(), [-1, 4 * units])  # [T*B, 4U]
         h_prev = tf.reshape(tf.concat([h0[None], h_all[:-1]], axis=0), [-1, units])
-        d_kernel = tf.matmul(x_t, dz_all, transpose_a=True)
         d_recurrent = tf.matmul(h_prev, dz_all, transpose_a=True)
         d_bias = tf.reduce_sum(dz_all, axis=0)
-        d_x = tf.matmul(dz_all, kernel, transpose_b=True)
-        d_x = tf.transpose(tf.reshape(d_x, [steps, batch, dim]), [1, 0, 2])
-        return d_x, dh0, dc0, d_kernel, d_recurrent, d_bias
+        return dz_all, dh0, dc0, d_recurrent, d_bias
 
-    return (tf.transpose(h_all, [1, 0, 2]), h, c), grad
+    return h_all, h, c, backward
 
 
 @keras.saving.register_keras_serializable(package="chargen")
