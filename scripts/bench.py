@@ -174,11 +174,14 @@ def bench_train(prepared: Any, config: Any, steps: int, repeats: int) -> dict[st
     return out
 
 
-def bench_sample(prepared: Any, config: Any, length: int, naive_length: int) -> dict[str, Any]:
+def bench_sample(
+    prepared: Any, config: Any, length: int, naive_length: int, rounds: int = 5
+) -> dict[str, Any]:
     """Naive re-feeding (tutorial) against the stateful sampler, one sample and a batch of 64.
 
-    Every figure is the best of three timed runs, baseline included, so a burst of load on the
-    shared machine does not decide a ratio.
+    Every figure is the best of `rounds` timed runs, baseline included, and each round times
+    all three one after the other: a burst of load on a shared machine, which can halve one
+    sub-second run, then hits every figure alike instead of deciding a ratio.
     """
     from chargen.sample import Sampler, Strategy
 
@@ -186,20 +189,35 @@ def bench_sample(prepared: Any, config: Any, length: int, naive_length: int) -> 
     ids = _ids(prepared, "val")
     tutorial = base.tutorial_model(vocab)
     base.tutorial_sample(tutorial, ids[:100], vocab, 2)  # warm-up
-    naive = naive_length * _best_rate(
-        lambda: base.tutorial_sample(tutorial, ids[:100], vocab, naive_length)
-    )
     sampler = Sampler(chargen_model(prepared, config), prepared.vocab)
     seed_text = prepared.vocab.decode(ids[:100])
-    rates = {}
+    runs = {
+        "naive_tutorial": (
+            naive_length,
+            lambda: base.tutorial_sample(tutorial, ids[:100], vocab, naive_length),
+        ),
+    }
     for n in (1, 64):
         sampler.generate(seed_text, 64, Strategy(), num_samples=n)  # compile
-        run = lambda n=n: sampler.generate(seed_text, length, Strategy(), num_samples=n)  # noqa: E731
-        rates[n] = n * length * _best_rate(run)
+        runs[f"chargen_{n}"] = (
+            n * length,
+            lambda n=n: sampler.generate(seed_text, length, Strategy(), num_samples=n),
+        )
+    best = dict.fromkeys(runs, math.inf)
+    for _ in range(rounds):
+        for name, (_, run) in runs.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    rates = {name: chars / best[name] for name, (chars, _) in runs.items()}
     return {
-        "chars_per_s": {"naive_tutorial": naive, "chargen_1": rates[1], "chargen_64": rates[64]},
+        "chars_per_s": rates,
         "length": length,
-        "ratios": {"sample_1_vs_naive": rates[1] / naive, "sample_64_vs_1": rates[64] / rates[1]},
+        "rounds": rounds,
+        "ratios": {
+            "sample_1_vs_naive": rates["chargen_1"] / rates["naive_tutorial"],
+            "sample_64_vs_1": rates["chargen_64"] / rates["chargen_1"],
+        },
     }
 
 
@@ -296,16 +314,6 @@ def _torch_train(
     )
 
 
-def _best_rate(fn: Any, rounds: int = 3) -> float:
-    """Calls per second of `fn`, best of `rounds` timed calls."""
-    best = math.inf
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return 1 / best
-
-
 def _ids(prepared: Any, split: str) -> Any:
     from chargen.dataset import read_ids
 
@@ -372,7 +380,7 @@ def run(
         results["train"] = bench_train(prepared, config, 4 if quick else 20, 1 if quick else 2)
     if "sample" in sections:
         results["sample"] = bench_sample(
-            prepared, config, 512 if quick else 2048, 5 if quick else 20
+            prepared, config, 512 if quick else 2048, 5 if quick else 20, 3 if quick else 5
         )
     if "quality" in sections:
         results["quality"] = bench_quality(prepared, config, budget)
