@@ -380,7 +380,7 @@ def run(
         results["train"] = bench_train(prepared, config, 4 if quick else 20, 1 if quick else 2)
     if "sample" in sections:
         results["sample"] = bench_sample(
-            prepared, config, 512 if quick else 2048, 5 if quick else 20, 3 if quick else 5
+            prepared, config, 2048, 5 if quick else 20, 3 if quick else 5
         )
     if "quality" in sections:
         results["quality"] = bench_quality(prepared, config, budget)
