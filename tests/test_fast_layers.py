@@ -110,7 +110,8 @@ def test_first_layer_from_ids_matches_the_plain_model(
 
 
 def test_embedding_lookup_only_recognises_a_plain_gather() -> None:
-    """Eager tensors, casts and gathers on another axis are not embedding lookups."""
+    """Eager tensors, casts, gathers on another axis and word-sized tables are not embedding
+    lookups the table path takes."""
     table = tf.constant(np.arange(12.0, dtype=np.float32).reshape(4, 3))
     ids = tf.constant([[0, 3], [2, 1]])
     assert fast_layers.embedding_lookup(tf.gather(table, ids)) is None  # eager
@@ -123,10 +124,12 @@ def test_embedding_lookup_only_recognises_a_plain_gather() -> None:
         found.append(fast_layers.embedding_lookup(tf.cast(x, tf.float16)))
         found.append(fast_layers.embedding_lookup(tf.gather(table, [0, 2], axis=1)))
         found.append(fast_layers.embedding_lookup(tf.gather(table, [1, 2])))  # ids of rank 1
+        words = tf.zeros([fast_layers.MAX_TABLE_ROWS + 1, 3])
+        found.append(fast_layers.embedding_lookup(tf.gather(words, ids)))  # a word vocabulary
         return x
 
     probe()
-    assert found[0] is not None and found[1:] == [None, None, None]
+    assert found[0] is not None and found[1:] == [None, None, None, None]
     lookup_ids, lookup_table = found[0]
     assert lookup_ids.shape.as_list() == [2, 2] and lookup_table.shape.as_list() == [4, 3]
 

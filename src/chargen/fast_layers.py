@@ -102,6 +102,11 @@ def fused_lstm(
     return (seq if return_sequences else None, h), c
 
 
+# the most characters for which the first layer projects through a table (embedding_lookup):
+# a batch of 64 windows of 100 makes 6,400 lookups
+MAX_TABLE_ROWS = 8192
+
+
 def fused_lstm_from_ids(
     ids: tf.Tensor,
     embeddings: tf.Tensor,
@@ -129,7 +134,9 @@ def embedding_lookup(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor] | None:
 
     Keras hands a layer only its input, not how it was made, so the first LSTM layer finds
     its ids from the op that produced it. Anything else (eager tensors, a cast under mixed
-    precision, dropout between the layers) is None: the plain path, same results.
+    precision, dropout between the layers) is None: the plain path, same results. So is a
+    table of more than MAX_TABLE_ROWS rows (a word vocabulary), whose [V, 4U] table could
+    cost more than the [B*T, D] x [D, 4U] product it replaces.
     """
     op = getattr(x, "op", None)
     if op is None or op.type != "GatherV2" or len(op.inputs) != 3:
@@ -144,6 +151,8 @@ def embedding_lookup(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor] | None:
         or tf.get_static_value(axis) != 0
         or embeddings.dtype != x.dtype
         or embeddings.shape.rank != 2
+        or embeddings.shape[0] is None
+        or embeddings.shape[0] > MAX_TABLE_ROWS
         or ids.shape.rank != 2
         or not ids.dtype.is_integer
     ):
