@@ -70,14 +70,12 @@ def test_first_layer_from_ids_matches_the_plain_model(
     jit: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Inside a compiled function the first LSTM layer reads its input projection from the
-    table embeddings @ kernel (fused_lstm_from_ids); loss and every weight's gradient,
+    table embeddings @ kernel (fused_lstm's `lookup`); loss and every weight's gradient,
     the embeddings' included, match the plain Keras model's. The second layer's input is no
     embedding lookup and takes the ordinary path."""
     calls = []
-    from_ids = fast_layers.fused_lstm_from_ids
-    monkeypatch.setattr(
-        fast_layers, "fused_lstm_from_ids", lambda *a, **k: calls.append(1) or from_ids(*a, **k)
-    )
+    table_lstm = fast_layers._lstm_table
+    monkeypatch.setattr(fast_layers, "_lstm_table", lambda *a: calls.append(1) or table_lstm(*a))
     keras.utils.set_random_seed(0)
     args = {"vocab_size": 11, "embedding_dim": 5, "units": 6, "layers": 2}
     fused, plain = build_model(**args, fused=True), build_model(**args, fused=False)

@@ -68,17 +68,10 @@ class LSTM(keras.layers.LSTM):
         cell = self.cell
         dtype = sequences.dtype
         weights = [tf.cast(w, dtype) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
-        lookup = embedding_lookup(sequences)
-        if lookup is not None:
-            h, c = fused_lstm_from_ids(
-                *lookup, initial_state[0], initial_state[1], *weights,
-                return_sequences=self.return_sequences,
-            )  # fmt: skip
-        else:
-            h, c = fused_lstm(
-                sequences, initial_state[0], initial_state[1], *weights,
-                return_sequences=self.return_sequences,
-            )  # fmt: skip
+        h, c = fused_lstm(
+            sequences, initial_state[0], initial_state[1], *weights,
+            return_sequences=self.return_sequences, lookup=embedding_lookup(sequences),
+        )  # fmt: skip
         last_h, last_c = h[1], c
         outputs = h[0] if self.return_sequences else last_h
         return last_h, outputs, [last_h, last_c]
@@ -93,39 +86,26 @@ def fused_lstm(
     bias: tf.Tensor,
     *,
     return_sequences: bool = True,
+    lookup: tuple[tf.Tensor, tf.Tensor] | None = None,
 ) -> tuple[tuple[tf.Tensor | None, tf.Tensor], tf.Tensor]:
     """Run the LSTM over x [B, T, D]: ((all h [B, T, U] or None, last h), last c).
 
     The same equations as `keras.layers.LSTMCell` with gates in Keras' i, f, c, o order.
+    `lookup` (ids [B, T], embeddings [V, D]) says x is embeddings[ids] (embedding_lookup): then
+    x is not read, and the input projection x @ kernel is (embeddings @ kernel)[ids], a [V, 4U]
+    table and a gather instead of a [B*T, D] x [D, 4U] product; its gradients are a sum of
+    gate gradients per character and two products of V rows instead of two of B*T rows.
     """
-    seq, h, c = _lstm(x, h0, c0, kernel, recurrent_kernel, bias)
+    if lookup is not None:
+        seq, h, c = _lstm_table(*lookup, h0, c0, kernel, recurrent_kernel, bias)
+    else:
+        seq, h, c = _lstm(x, h0, c0, kernel, recurrent_kernel, bias)
     return (seq if return_sequences else None, h), c
 
 
 # the most characters for which the first layer projects through a table (embedding_lookup):
 # a batch of 64 windows of 100 makes 6,400 lookups
 MAX_TABLE_ROWS = 8192
-
-
-def fused_lstm_from_ids(
-    ids: tf.Tensor,
-    embeddings: tf.Tensor,
-    h0: tf.Tensor,
-    c0: tf.Tensor,
-    kernel: tf.Tensor,
-    recurrent_kernel: tf.Tensor,
-    bias: tf.Tensor,
-    *,
-    return_sequences: bool = True,
-) -> tuple[tuple[tf.Tensor | None, tf.Tensor], tf.Tensor]:
-    """fused_lstm over x = embeddings[ids] ([B, T] ids, [V, D] embeddings), without x.
-
-    The input projection x @ kernel is (embeddings @ kernel)[ids]: a [V, 4U] table and a
-    gather instead of a [B*T, D] x [D, 4U] product, and its gradients are a sum of gate
-    gradients per character and two [V]-row products instead of two more [B*T]-row ones.
-    """
-    seq, h, c = _lstm_table(ids, embeddings, h0, c0, kernel, recurrent_kernel, bias)
-    return (seq if return_sequences else None, h), c
 
 
 def embedding_lookup(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor] | None:
