@@ -133,8 +133,8 @@ def stacked_weights(cells: list[Any], embeddings: Any, dense: Any) -> list[dict[
     Each layer's new h meets two matrices in a step: its own recurrent kernel (for the next
     step) and the kernel above it (the next layer's input, or the logits). Joined column-wise
     and split in halves for both cores, they make one product per layer instead of two, half
-    the hand-offs to the second core: 1.07-1.10x chars/s for one sample (same process; 0.93x
-    at 64 samples, where the products are not split).
+    the hand-offs to the second core: 1.12x chars/s for one sample (same process; 0.93x at 64
+    samples, where the products are not split).
     """
     dtype = tf.float32
     layers = []
@@ -262,17 +262,16 @@ class Sampler:
     def _compile_chunk(self, jit_compile: bool) -> Callable[..., Any]:
         return tf.function(self._chunk, jit_compile=jit_compile, reduce_retracing=True)
 
-    def _weights(self, batch: int | None = None) -> list[dict[str, Any] | None]:
+    def _weights(self, split: bool = False) -> list[dict[str, Any] | None]:
         """Per recurrent layer, the tensors of lstm_step, or None to call the Keras cell.
 
         Read from the variables inside each traced call (a sampler made during training sees
-        the current weights); XLA computes them once per chunk, not once per character. `batch`
-        (static) lets a compiled loop split the matrices for a single sample; None (the seed,
-        uncompiled loops, where a batched product costs more than it saves) never splits.
+        the current weights); XLA computes them once per chunk, not once per character. `split`
+        (a compiled loop of at most SPLIT_BATCH samples) stacks the matrices' column halves; the
+        seed and uncompiled loops, where a batched product costs more than it saves, never do.
         """
         from chargen.fast_layers import standard_cell
 
-        split = batch is not None and batch <= SPLIT_BATCH
         return [
             lstm_weights(cell, self._embedding.embeddings if i == 0 else None, split=split)
             if standard_cell(cell)
@@ -336,13 +335,14 @@ class Sampler:
         offset: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor, list[tf.Tensor]]:
         """CHUNK steps of pick -> feed back, entirely inside one graph."""
-        batch = logits.shape[0] if self._jit else None
-        if self._stacked and batch is not None and batch <= SPLIT_BATCH:
+        # the batch is static in a compiled loop
+        split = self._jit and logits.shape[0] is not None and logits.shape[0] <= SPLIT_BATCH
+        if split and self._stacked:
             return self._stacked_chunk(
                 logits, states, (temperature, top_k, top_p, greedy), seed, offset
             )
         out = tf.TensorArray(tf.int32, size=CHUNK)
-        weights = self._weights(batch)
+        weights = self._weights(split)
         for t in tf.range(CHUNK):
             step_seed = tf.stack([seed[0], seed[1] + offset + t])
             ids = pick_next(logits, temperature, top_k, top_p, greedy, step_seed)
