@@ -263,11 +263,30 @@ def test_training_xla_flags_added_once_and_user_settings_kept(
     assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_use_fusion_emitters=true"
 
 
-def test_training_xla_flags_are_known_to_this_xla() -> None:
-    """XLA aborts the process on a flag it does not know: a TensorFlow upgrade that drops one
-    must fail here, not in `chargen train`."""
+def test_gpu_xla_flags_added_once_and_user_settings_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chargen import accel
+
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_fusion_emitters=false")
+    accel.tune_xla_for_gpu()
+    accel.tune_xla_for_gpu()
+    assert os.environ["XLA_FLAGS"].split() == [
+        "--xla_cpu_use_fusion_emitters=false",
+        "--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,CONDITIONAL,WHILE",
+        "--xla_gpu_graph_min_graph_size=1",
+    ]
+    monkeypatch.setenv("XLA_FLAGS", "--xla_gpu_enable_command_buffer=FUSION")
+    accel.tune_xla_for_gpu()
+    assert os.environ["XLA_FLAGS"].split() == [
+        "--xla_gpu_enable_command_buffer=FUSION",
+        "--xla_gpu_graph_min_graph_size=1",
+    ]
+
+
+def test_xla_flags_are_known_to_this_xla() -> None:
+    """XLA aborts the process on a flag or a flag value it does not know (its CPU build parses
+    the GPU flags too): a TensorFlow upgrade that drops one must fail here, not in a command."""
     code = (
-        "from chargen.accel import tune_xla_for_training; tune_xla_for_training()\n"
+        "from chargen import accel; accel.tune_xla_for_training(); accel.tune_xla_for_gpu()\n"
         "import tensorflow as tf\n"
         "f = tf.function(lambda x: tf.tanh(x) * 2.0, jit_compile=True)\n"
         "print(float(f(tf.constant(0.5))))"

@@ -30,6 +30,15 @@ PRECISIONS = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 # flag it does not know: tests/test_accel.py compiles with these flags in a fresh process.
 TRAINING_XLA_FLAGS = ("--xla_cpu_use_fusion_emitters=false",)
 
+# XLA options for its GPU code, set in every process (XLA's CPU code ignores them). Command
+# buffers (CUDA graphs) that also take in while loops and conditionals replay the sampler's
+# compiled generation loop as graphs instead of launching each step's kernels one by one: on
+# an H200, 1.16x the generated chars/s for 1 and 512 samples, 1.18x for 64 (README, GPU).
+GPU_XLA_FLAGS = (
+    "--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,CONDITIONAL,WHILE",
+    "--xla_gpu_graph_min_graph_size=1",
+)
+
 # glibc mallopt() parameters (malloc.h)
 M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8
 
@@ -39,9 +48,19 @@ def tune_xla_for_training() -> None:
 
     Must run before this process compiles anything with XLA (importing TensorFlow is fine).
     """
+    _add_xla_flags(TRAINING_XLA_FLAGS)
+
+
+def tune_xla_for_gpu() -> None:
+    """Add GPU_XLA_FLAGS to XLA_FLAGS, leaving any option the user set there as it is (set
+    `--xla_gpu_enable_command_buffer=` yourself to keep XLA's default). Before any compile."""
+    _add_xla_flags(GPU_XLA_FLAGS)
+
+
+def _add_xla_flags(wanted: tuple[str, ...]) -> None:
     flags = os.environ.get("XLA_FLAGS", "").split()
     names = {flag.split("=")[0] for flag in flags}
-    flags += [flag for flag in TRAINING_XLA_FLAGS if flag.split("=")[0] not in names]
+    flags += [flag for flag in wanted if flag.split("=")[0] not in names]
     os.environ["XLA_FLAGS"] = " ".join(flags)
 
 

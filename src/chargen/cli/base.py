@@ -23,11 +23,13 @@ def import_tensorflow(*, training: bool = False) -> None:
     """Import TensorFlow with its pre-logging-init lines ("Could not find cuda drivers...")
     sent to /dev/null: they bypass TF_CPP_MIN_LOG_LEVEL and would clutter every command.
     A failing import still raises normally after stderr is restored. The allocator is tuned
-    first, while this is the only thread (accel.tune_allocator); `training` also sets XLA's
-    options for training (accel.tune_xla_for_training)."""
-    from chargen.accel import tune_allocator, tune_xla_for_training
+    first, while this is the only thread (accel.tune_allocator), XLA's GPU options are set
+    (accel.tune_xla_for_gpu), and `training` also sets XLA's options for training
+    (accel.tune_xla_for_training)."""
+    from chargen.accel import tune_allocator, tune_xla_for_gpu, tune_xla_for_training
 
     tune_allocator()
+    tune_xla_for_gpu()
     if training:
         tune_xla_for_training()
     if "tensorflow" in sys.modules or os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
