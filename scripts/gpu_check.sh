@@ -2,11 +2,16 @@
 # Every GPU check in one place, to rerun wherever a CUDA GPU is available:
 #   1. the GPUs TensorFlow sees, and the CUDA/cuDNN it was built against;
 #   2. the LSTM runs on the cuDNN kernel: use_cudnn=True raises when it cannot, and the
-#      graph of chargen's own model (float32 and mixed float16) holds the CudnnRNNV3 op;
-#   3. two short epochs of the `gpu` preset, in float32 and with --mixed-precision float16,
-#      printing chars/s (the second epoch's figure is free of tracing);
+#      graph of chargen's own model (float32, mixed float16 and bfloat16) holds CudnnRNNV3;
+#   3. two short epochs of the `gpu` preset, in float32 and with --mixed-precision float16
+#      and bfloat16, printing chars/s (the second epoch's figure is free of tracing);
 #   4. the benchmark's GPU section (default preset on GPU vs a child process without GPU, gpu
-#      preset on GPU).
+#      preset on GPU);
+#   5. the benchmark's sample section on the GPU (naive window re-feeding against the stateful
+#      sampler, 1 and 64 samples); last, since it is the one step that needs XLA's GPU compiler
+#      (ptxas and libdevice from a CUDA toolkit);
+#   6. 64 samples with a fixed --rng-seed give the same text with chargen's XLA GPU options
+#      (accel.GPU_XLA_FLAGS: while loops in CUDA graphs) as with command buffers of kernels only.
 # Usage: scripts/gpu_check.sh [corpus]   (PY=path/to/python picks the interpreter; default:
 # the project's .venv from `make install`, else python on PATH). Runs and the benchmark JSON
 # are kept under runs/gpu-check-<time>/.
@@ -60,7 +65,7 @@ def op_types(concrete):
 from chargen.model import build_model
 
 ids = tf.zeros([4, 20], tf.int32)
-for policy in ("float32", "mixed_float16"):
+for policy in ("float32", "mixed_float16", "mixed_bfloat16"):
     keras.mixed_precision.set_global_policy(policy)
     model = build_model(vocab_size=30, embedding_dim=8, units=32, layers=2, dropout=0.1)
     step = tf.function(lambda x: model(x, training=True), autograph=False)
@@ -72,7 +77,7 @@ keras.mixed_precision.set_global_policy("float32")
 PYEOF
 mkdir -p "$KEEP"
 
-for precision in "" "float16"; do
+for precision in "" "float16" "bfloat16"; do
     echo "== gpu preset, two epochs of at most $STEPS steps ${precision:+(mixed precision $precision)}"
     "$PY" -m chargen train --corpus "$CORPUS" --config gpu --epochs 2 --steps-per-epoch "$STEPS" \
         --rng-seed 0 --data-dir "$WORK/data" --run-dir "$KEEP/run-${precision:-float32}" \
@@ -81,3 +86,21 @@ done
 
 echo "== benchmark, GPU section"
 "$PY" scripts/bench.py --sections gpu --out "$KEEP/bench-gpu.json" --work-dir "$WORK/bench"
+
+echo "== benchmark, sample section on the GPU"
+"$PY" scripts/bench.py --sections sample --out "$KEEP/bench-sample-gpu.json" \
+    --work-dir "$WORK/bench-sample"
+
+echo "== 64 samples, fixed --rng-seed: while loops in CUDA graphs or not"
+sample=(-m chargen sample --run "$KEEP/run-float32" --seed "$(head -c 40 "$CORPUS")" --length 400
+    --num-samples 64 --rng-seed 7)
+"$PY" "${sample[@]}" >"$KEEP/sample-chargen-xla.txt"
+XLA_FLAGS="--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN" \
+    "$PY" "${sample[@]}" >"$KEEP/sample-default-xla.txt"
+if cmp -s "$KEEP/sample-chargen-xla.txt" "$KEEP/sample-default-xla.txt"; then
+    echo "identical text ($(wc -c <"$KEEP/sample-chargen-xla.txt") bytes)"
+else
+    echo "sampled text differs with chargen's XLA GPU options" >&2
+    exit 1
+fi
+echo "results kept in $KEEP"
