@@ -33,7 +33,7 @@ import_tensorflow()
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402
 from bench_report import SECTIONS, format_table  # noqa: E402
-from chargen.accel import tune_xla_for_training  # noqa: E402
+from chargen.accel import resolve_shards, tune_xla_for_training  # noqa: E402
 
 SHAKESPEARE = system.SHARED / "tinyshakespeare.txt"
 
@@ -68,7 +68,7 @@ def chargen_model(
         learning_rate=config.learning_rate,
         clip_norm=config.clip_norm,
         jit_compile=_jit(config.jit_compile if jit is None else jit),
-        shards=config.cpu_shards,
+        shards=resolve_shards(config.cpu_shards, config.batch_size),
     )
     return model
 

@@ -115,11 +115,12 @@ from chargen.cli.base import import_tensorflow
 import_tensorflow(training=True)  # as `chargen train` does: allocator and XLA tuned
 from chargen.config import load_config
 from chargen.dataset import make_dataset, open_prepared
+from chargen.accel import resolve_shards
 from chargen.model import build_model, compile_model, model_kwargs
 p = open_prepared(Path(sys.argv[1])); steps = int(sys.argv[2]); c = load_config("default")
 m = build_model(**model_kwargs(c, len(p.vocab)))
 compile_model(m, learning_rate=c.learning_rate, clip_norm=c.clip_norm, jit_compile=c.jit_compile,
-              shards=c.cpu_shards)
+              shards=resolve_shards(c.cpu_shards, c.batch_size))
 ds = make_dataset(p.path, "train", c.seq_len, c.batch_size, shuffle=True).take(steps)
 m.fit(ds, verbose=0, shuffle=False)
 print("trained", steps, "steps on", p.sizes["train"], "ids")

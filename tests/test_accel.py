@@ -312,3 +312,65 @@ def test_train_command_imports_tensorflow_for_training(
     result = CliRunner().invoke(main, ["train", "--corpus", str(tmp_path / "missing.txt")])
     assert result.exit_code != 0 and "Error:" in result.output
     assert calls == [{"training": True}]
+
+
+def _fake_topology(root: Path, cores: dict[int, tuple[int, int]]) -> None:
+    for cpu, (package, core) in cores.items():
+        topology = root / f"cpu{cpu}" / "topology"
+        topology.mkdir(parents=True)
+        (topology / "physical_package_id").write_text(f"{package}\n")
+        (topology / "core_id").write_text(f"{core}\n")
+
+
+def test_physical_cores_counts_hyperthread_siblings_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from chargen import accel
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4})
+    # cpu 0/1 and 2/3 are sibling pairs; cpu 4 is core 0 of the second package
+    _fake_topology(tmp_path, {0: (0, 0), 1: (0, 0), 2: (0, 1), 3: (0, 1), 4: (1, 0), 5: (1, 1)})
+    assert accel.physical_cores(tmp_path) == 3  # cpu 5 is not ours
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 7})
+    assert accel.physical_cores(tmp_path) == 3  # cpu 7 has no topology: count CPUs
+
+
+def test_auto_shards_one_per_core_with_eight_samples_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chargen import accel
+
+    monkeypatch.setattr(accel, "physical_cores", lambda: 16)
+    assert accel.resolve_shards("auto", 64) == 8
+    assert accel.resolve_shards("auto", 256) == 16
+    assert accel.resolve_shards("auto", 12) == 1
+    assert accel.resolve_shards("auto", 4) == 1
+    assert accel.resolve_shards(3, 64) == 3
+    monkeypatch.setattr(accel, "physical_cores", lambda: 2)
+    assert accel.resolve_shards("auto", 64) == 2
+
+
+def test_cpu_shards_flag_takes_a_number_or_auto(tiny_corpus: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from chargen.cli import main
+
+    runner = CliRunner()
+    base = ["train", "--corpus", str(tiny_corpus), "--config", "tiny", "--data-dir", str(tmp_path)]
+    result = runner.invoke(main, [*base, "--cpu-shards", "many"])
+    assert result.exit_code == 2
+    assert "'many' is neither a whole number nor 'auto'" in result.stderr
+    result = runner.invoke(main, [*base, "--cpu-shards", "0"])
+    assert (result.exit_code, result.stderr) == (2, "Error: cpu_shards must be at least 1, got 0\n")
+    run = tmp_path / "run"
+    args = [
+        *base,
+        "--cpu-shards",
+        "auto",
+        "--jit-compile",
+        "--max-steps",
+        "2",
+        "--run-dir",
+        str(run),
+    ]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "config.json").read_text())["cpu_shards"] == "auto"

@@ -68,11 +68,19 @@ def test_invalid_toml(tmp_path: Path) -> None:
         ({"learning_rate": float("nan")}, "learning_rate must be a finite number, got nan"),
         ({"learning_rate": float("inf")}, "learning_rate must be a finite number, got inf"),
         ({"clip_norm": float("nan")}, "clip_norm must be a finite number, got nan"),
+        ({"cpu_shards": 0}, "cpu_shards must be at least 1, got 0"),
+        ({"cpu_shards": "many"}, "cpu_shards must be a number or 'auto', got 'many'"),
+        ({"cpu_shards": 1.5}, "config key 'cpu_shards' must be int or str, got 1.5"),
     ],
 )
 def test_bad_values_name_the_key(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Config(**changes)
+
+
+def test_default_preset_shards_per_physical_core() -> None:
+    assert load_config("default").cpu_shards == "auto"
+    assert Config(cpu_shards="auto").replace(cpu_shards=3).cpu_shards == 3
 
 
 def test_int_is_accepted_for_float_fields() -> None:

@@ -45,7 +45,9 @@ class Config:
     rng_seed: int | None = None
     # speed
     jit_compile: bool = False  # XLA-compile the training step on a CPU (ignored on a GPU)
-    cpu_shards: int = 1  # with XLA on a CPU: split each batch into this many concurrent steps
+    # with XLA on a CPU: split each batch into this many concurrent steps; "auto": one per
+    # physical core, at most one per MIN_SHARD_BATCH samples (accel.resolve_shards)
+    cpu_shards: int | str = 1
     # reliability and training controls (README: Resuming and reliability)
     checkpoint_every: int | None = None
     eval_every: int | None = None
@@ -78,11 +80,14 @@ class Config:
             "seq_len",
             "batch_size",
             "epochs",
-            "cpu_shards",
         )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if isinstance(self.cpu_shards, str) and self.cpu_shards != "auto":
+            raise ConfigError(f"cpu_shards must be a number or 'auto', got {self.cpu_shards!r}")
+        if isinstance(self.cpu_shards, int) and self.cpu_shards < 1:
+            raise ConfigError(f"cpu_shards must be at least 1, got {self.cpu_shards}")
         if self.cell not in CELLS:
             raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.layer_units is not None:

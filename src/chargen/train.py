@@ -154,7 +154,7 @@ def train(
     """
     import keras
 
-    from chargen.accel import make_strategy, precision
+    from chargen.accel import make_strategy, precision, resolve_shards
     from chargen.model import build_model, compile_model, model_kwargs
 
     check_fits(prepared, config.seq_len)
@@ -195,7 +195,7 @@ def train(
                     clip_norm=config.clip_norm,
                     # Keras runs no XLA under op determinism (and warns if asked to)
                     jit_compile=_jit(config.jit_compile and not config.deterministic),
-                    shards=config.cpu_shards,
+                    shards=resolve_shards(config.cpu_shards, config.batch_size),
                 )
             progress = Progress()
             if resume and run.checkpoint.is_file():

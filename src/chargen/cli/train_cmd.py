@@ -28,6 +28,20 @@ from chargen.cli.corpus_cmds import echo_prepare
 from chargen.errors import UsageProblem
 
 
+class ShardCount(click.ParamType):
+    """`--cpu-shards`: a whole number, or "auto" (accel.resolve_shards)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a whole number nor 'auto'", param, ctx)
+
+
 @main.command()
 @click.option(
     "--corpus",
@@ -66,8 +80,9 @@ from chargen.errors import UsageProblem
 )
 @click.option(
     "--cpu-shards",
-    type=int,
-    help="With XLA on a CPU, run each batch as N concurrent steps (default preset: 2).",
+    type=ShardCount(),
+    help="With XLA on a CPU, run each batch as N concurrent steps; auto: one per physical core"
+    " (default preset: auto).",
 )
 @click.option(
     "--distribute",
