@@ -34,7 +34,8 @@ def format_table(results: dict[str, Any]) -> str:
         if value is not None:
             ok = "yes" if value >= goal else "NO"
             missed = missed or value < goal
-            lines.append(f"{name:44} {value:14,.1f} {goal:8,.0f}  {ok}")
+            # two decimals: a ratio of 1.04 against a goal of 1 must not read as 1.0
+            lines.append(f"{name:44} {value:14,.2f} {goal:8,.0f}  {ok}")
     if missed:
         lines.append("")
         lines.append("Why a target is missed: README.md, Performance, 'Where the targets stand'.")

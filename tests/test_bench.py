@@ -84,13 +84,17 @@ def test_bench_train_and_sample_report_ratios(prepared, tiny_config) -> None:
 
 def test_format_table_marks_targets() -> None:
     results = {
-        "train": {"chars_per_s": {"chargen": 9000.0}, "ratios": {"train_vs_tutorial": 60.0}},
+        "train": {
+            "chars_per_s": {"chargen": 9000.0},
+            "ratios": {"train_vs_tutorial": 60.0, "train_vs_torch": 1.046},
+        },
         "sample": {"ratios": {"sample_1_vs_naive": 10.0}},
     }
     table = bench.format_table(results).splitlines()
     assert "train.chars_per_s.chargen" in table[1] and "9,000.00" in table[1]
-    assert table[-4].split() == ["train_vs_tutorial", "60.0", "50", "yes"]
-    assert table[-3].split() == ["sample_1_vs_naive", "10.0", "1,000", "NO"]
+    assert table[-5].split() == ["train_vs_tutorial", "60.00", "50", "yes"]
+    assert table[-4].split() == ["train_vs_torch", "1.05", "1", "yes"]
+    assert table[-3].split() == ["sample_1_vs_naive", "10.00", "1,000", "NO"]
     assert table[-1] == "Why a target is missed: README.md, Performance, 'Where the targets stand'."
     results["sample"]["ratios"]["sample_1_vs_naive"] = 1500.0
     assert bench.format_table(results).splitlines()[-1].split()[-1] == "yes"
