@@ -4,7 +4,8 @@
 #   2. the LSTM runs on the cuDNN kernel: use_cudnn=True raises when it cannot, and the
 #      graph of chargen's own model (float32, mixed float16 and bfloat16) holds CudnnRNNV3;
 #   3. two short epochs of the `gpu` preset, in float32 and with --mixed-precision float16
-#      and bfloat16, printing chars/s (the second epoch's figure is free of tracing);
+#      and bfloat16, printing chars/s (the second epoch's figure is free of tracing), and how
+#      many float16 steps the dynamic loss scale skipped;
 #   4. the benchmark's GPU section (default preset on GPU vs a child process without GPU, gpu
 #      preset on GPU);
 #   5. the benchmark's sample section on the GPU (naive window re-feeding against the stateful
@@ -83,6 +84,21 @@ for precision in "" "float16" "bfloat16"; do
         --rng-seed 0 --data-dir "$WORK/data" --run-dir "$KEEP/run-${precision:-float32}" \
         ${precision:+--mixed-precision "$precision"}
 done
+
+echo "== float16 loss scaling: steps run, steps Adam applied (the rest overflowed), final scale"
+"$PY" - "$KEEP/run-float16/checkpoint.h5" <<'PYEOF'
+import json
+import sys
+
+import h5py
+
+with h5py.File(sys.argv[1], "r") as f:
+    steps = json.loads(f.attrs["position"])["global_step"]
+    values = {ds.attrs["path"]: ds[()] for ds in f["optimizer"].values()}
+applied = int(values["adam/iteration"])
+scale = float(values["loss_scale_optimizer/dynamic_scale"])
+print(f"{steps} steps, {applied} applied, {steps - applied} skipped; loss scale {scale:g}")
+PYEOF
 
 echo "== benchmark, GPU section"
 "$PY" scripts/bench.py --sections gpu --out "$KEEP/bench-gpu.json" --work-dir "$WORK/bench"
