@@ -53,8 +53,9 @@ def tune_xla_for_training() -> None:
 
 
 def tune_xla_for_gpu() -> None:
-    """Add GPU_XLA_FLAGS to XLA_FLAGS, leaving any option the user set there as it is (set
-    `--xla_gpu_enable_command_buffer=` yourself to keep XLA's default). Before any compile."""
+    """Add GPU_XLA_FLAGS to XLA_FLAGS, leaving any option the user set there as it is (give
+    `--xla_gpu_enable_command_buffer=...` your own list of command types to override ours; an
+    empty list turns command buffers off). Before any compile."""
     _add_xla_flags(GPU_XLA_FLAGS)
 
 
