@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chargen.cli.base import import_tensorflow  # noqa: E402
+from chargen.runtime import import_tensorflow  # noqa: E402
 
 # TensorFlow imported as `chargen train` imports it: the allocator tuned first, before any
 # framework starts its threads (it holds for every model in this process, baselines included,
@@ -33,14 +33,14 @@ import_tensorflow()
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402
 from bench_report import SECTIONS, format_table  # noqa: E402
-from chargen.accel import resolve_shards, tune_xla_for_training  # noqa: E402
+from chargen.runtime import resolve_shards, tune_xla_for_training  # noqa: E402
 
 SHAKESPEARE = system.SHARED / "tinyshakespeare.txt"
 
 
 def prepare_shakespeare(work: Path) -> Any:
-    from chargen.corpus import CleanOptions
-    from chargen.prepare import prepare_corpus
+    from chargen.data.prepare import prepare_corpus
+    from chargen.text.clean import CleanOptions
 
     result = prepare_corpus(
         str(SHAKESPEARE), CleanOptions(), val_fraction=0.1, data_dir=work, out=work / "ts.h5"
@@ -52,8 +52,8 @@ def chargen_model(
     prepared: Any, config: Any, *, fused: bool = True, jit: bool | None = None
 ) -> Any:
     """The model `chargen train` builds; `jit` None takes the config's jit_compile."""
-    from chargen.model import build_model, compile_model
-    from chargen.train import _jit
+    from chargen.model.build import build_model, compile_model
+    from chargen.runtime import jit_mode
 
     model = build_model(
         vocab_size=len(prepared.vocab),
@@ -67,7 +67,7 @@ def chargen_model(
         model,
         learning_rate=config.learning_rate,
         clip_norm=config.clip_norm,
-        jit_compile=_jit(config.jit_compile if jit is None else jit),
+        jit_compile=jit_mode(config.jit_compile if jit is None else jit),
         shards=resolve_shards(config.cpu_shards, config.batch_size),
     )
     return model
@@ -75,7 +75,7 @@ def chargen_model(
 
 def chargen_train(model: Any, prepared: Any, config: Any, steps: int, epoch: int = 0) -> float:
     """Predicted chars/s over `steps` batches read through chargen's HDF5 -> tf.data pipeline."""
-    from chargen.dataset import make_dataset
+    from chargen.data.prepared import make_dataset
 
     ds = make_dataset(
         prepared.path, "train", config.seq_len, config.batch_size, shuffle=True, epoch=epoch
@@ -102,7 +102,7 @@ sys.path.insert(0, sys.argv[1])
 import bench
 bench.tune_xla_for_training()
 from chargen.config import load_config
-from chargen.dataset import open_prepared
+from chargen.data.prepared import open_prepared
 prepared = open_prepared(Path(sys.argv[2]))
 print(json.dumps(bench.default_rate(prepared, load_config("default"), int(sys.argv[3]))))
 """
@@ -183,7 +183,7 @@ def bench_sample(
     all three one after the other: a burst of load on a shared machine, which can halve one
     sub-second run, then hits every figure alike instead of deciding a ratio.
     """
-    from chargen.sample import Sampler, Strategy
+    from chargen.generation.sampler import Sampler, Strategy
 
     vocab = len(prepared.vocab)
     ids = _ids(prepared, "val")
@@ -225,7 +225,7 @@ def bench_quality(prepared: Any, config: Any, budget: float) -> dict[str, Any]:
     """Validation bits per character after `budget` seconds of training each."""
     import keras
 
-    from chargen.dataset import make_dataset
+    from chargen.data.prepared import make_dataset
 
     ids, val = _ids(prepared, "train"), _ids(prepared, "val")
     vocab = len(prepared.vocab)
@@ -315,7 +315,7 @@ def _torch_train(
 
 
 def _ids(prepared: Any, split: str) -> Any:
-    from chargen.dataset import read_ids
+    from chargen.data.prepared import read_ids
 
     return read_ids(prepared.path, split)
 

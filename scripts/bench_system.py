@@ -111,12 +111,12 @@ def measure_prepare(corpus: Path, out: Path) -> dict[str, Any]:
 TRAIN_SNIPPET = """
 import sys
 from pathlib import Path
-from chargen.cli.base import import_tensorflow
+from chargen.runtime import import_tensorflow
 import_tensorflow(training=True)  # as `chargen train` does: allocator and XLA tuned
 from chargen.config import load_config
-from chargen.dataset import make_dataset, open_prepared
-from chargen.accel import resolve_shards
-from chargen.model import build_model, compile_model, model_kwargs
+from chargen.data.prepared import make_dataset, open_prepared
+from chargen.runtime import resolve_shards
+from chargen.model.build import build_model, compile_model, model_kwargs
 p = open_prepared(Path(sys.argv[1])); steps = int(sys.argv[2]); c = load_config("default")
 m = build_model(**model_kwargs(c, len(p.vocab)))
 compile_model(m, learning_rate=c.learning_rate, clip_norm=c.clip_norm, jit_compile=c.jit_compile,

@@ -36,7 +36,7 @@ import sys
 import keras
 import tensorflow as tf
 
-from chargen import fast_layers
+from chargen.model import fast_layers
 
 gpus = tf.config.list_physical_devices("GPU")
 print("GPUs:", [g.name for g in gpus] or "none")
@@ -63,7 +63,7 @@ def op_types(concrete):
     return found
 
 
-from chargen.model import build_model
+from chargen.model.build import build_model
 
 ids = tf.zeros([4, 20], tf.int32)
 for policy in ("float32", "mixed_float16", "mixed_bfloat16"):

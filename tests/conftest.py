@@ -74,10 +74,10 @@ def runner() -> CliRunner:
 def trained_run(tmp_path_factory: pytest.TempPathFactory):
     """One small run on Alice (2 epochs), trained once and shared by read-only tests."""
     from chargen.config import Config
-    from chargen.corpus import CleanOptions
-    from chargen.prepare import prepare_corpus
-    from chargen.runs import create_run_dir
-    from chargen.train import train
+    from chargen.data.prepare import prepare_corpus
+    from chargen.runs.rundir import create_run_dir
+    from chargen.text.clean import CleanOptions
+    from chargen.train.run import train
 
     base = tmp_path_factory.mktemp("trained")
     result = prepare_corpus(
@@ -102,8 +102,8 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def tiny_prepared(tiny_corpus: Path, tmp_path: Path):
     """The tiny corpus prepared to HDF5 (16 steps per epoch with tiny_config)."""
-    from chargen.corpus import CleanOptions
-    from chargen.prepare import prepare_corpus
+    from chargen.data.prepare import prepare_corpus
+    from chargen.text.clean import CleanOptions
 
     return prepare_corpus(
         str(tiny_corpus), CleanOptions(), val_fraction=0.1, data_dir=tmp_path / "data"

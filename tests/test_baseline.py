@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from chargen.baseline import NGram, run_baseline
 from chargen.cli import main
 from chargen.errors import ConfigError
+from chargen.tools.baseline import NGram, run_baseline
 
 
 def test_probabilities_sum_to_one_for_any_context() -> None:
@@ -40,7 +40,7 @@ def _prepare(runner: CliRunner, corpus: Path, out: Path) -> None:
 
 
 def test_longer_context_beats_the_unigram(runner: CliRunner, tiny_corpus: Path, tmp_path: Path):
-    from chargen.dataset import open_prepared
+    from chargen.data.prepared import open_prepared
 
     out = tmp_path / "tiny.h5"
     _prepare(runner, tiny_corpus, out)

@@ -16,13 +16,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import bench  # noqa: E402
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402
-from chargen import accel  # noqa: E402
+from chargen import runtime  # noqa: E402
 
 
 @pytest.fixture
 def prepared(tiny_corpus: Path, tmp_path: Path):
-    from chargen.corpus import CleanOptions
-    from chargen.prepare import prepare_corpus
+    from chargen.data.prepare import prepare_corpus
+    from chargen.text.clean import CleanOptions
 
     return prepare_corpus(
         str(tiny_corpus), CleanOptions(), val_fraction=0.1, data_dir=tmp_path / "d"
@@ -66,7 +66,7 @@ def test_measure_prepare_writes_the_prepared_file(tmp_path: Path) -> None:
     assert res["rc"] == 0, res["tail"]
     assert res["corpus_mb"] == pytest.approx(0.038)
     assert res["mb_per_s"] > 0 and res["peak_rss_mb"] > 0
-    from chargen.dataset import open_prepared
+    from chargen.data.prepared import open_prepared
 
     assert sum(open_prepared(tmp_path / "c.h5").sizes.values()) == 38_000
 
@@ -115,7 +115,7 @@ def test_main_writes_json_and_rejects_unknown_sections(
         )
         == 0
     )
-    assert os.environ["XLA_FLAGS"] == " ".join(accel.TRAINING_XLA_FLAGS)
+    assert os.environ["XLA_FLAGS"] == " ".join(runtime.TRAINING_XLA_FLAGS)
     data = json.loads(out.read_text())
     assert data["gpu"] == {"skipped": "no GPU visible to TensorFlow"}
     assert data["machine"]["quick"] is True
@@ -171,7 +171,7 @@ def test_sample_child_gets_the_xla_options_the_bench_started_with(
         out.write_text(json.dumps({"sample": {"ok": 1}}))
 
     monkeypatch.setattr(subprocess, "run", fake_run)
-    monkeypatch.setenv("XLA_FLAGS", " ".join(accel.TRAINING_XLA_FLAGS))
+    monkeypatch.setenv("XLA_FLAGS", " ".join(runtime.TRAINING_XLA_FLAGS))
     (tmp_path / "s").mkdir()
     assert bench.sample_in_child(tmp_path / "s", True, None) == {"ok": 1}
     assert "XLA_FLAGS" not in seen[-1]

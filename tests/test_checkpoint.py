@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chargen.checkpoint import load_checkpoint, save_checkpoint
 from chargen.config import Config
-from chargen.controls import Progress, learning_rate, parse_duration
 from chargen.errors import ConfigError, RunError, TrainingError
+from chargen.train.checkpoint import load_checkpoint, save_checkpoint
+from chargen.train.controls import Progress, learning_rate, parse_duration
 
 VOCAB = '{"chars": "abc"}'
 
@@ -20,7 +20,7 @@ VOCAB = '{"chars": "abc"}'
 def _model(seed: int = 0):
     import keras
 
-    from chargen.model import build_model, compile_model
+    from chargen.model.build import build_model, compile_model
 
     keras.utils.set_random_seed(seed)
     model = build_model(vocab_size=5, embedding_dim=2, units=4, layers=1, dropout=0.1)
@@ -68,7 +68,7 @@ def test_disk_full_keeps_previous_checkpoint(tmp_path: Path, monkeypatch) -> Non
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("chargen.checkpoint.h5_digest", full)
+    monkeypatch.setattr("chargen.train.checkpoint.h5_digest", full)
     with pytest.raises(TrainingError) as info:
         save_checkpoint(path, model, {"global_step": 2}, config_json="{}", vocab_json=VOCAB)
     assert str(info.value) == (

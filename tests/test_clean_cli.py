@@ -221,7 +221,7 @@ def test_prepare_rejects_bad_window_and_out(
 
 def test_clean_shows_what_min_char_count_encodes(runner: CliRunner, tmp_path: Path) -> None:
     """`clean` is "exactly what prepare encodes": rare characters become the unknown symbol."""
-    from chargen.dataset import open_prepared, read_ids
+    from chargen.data.prepared import open_prepared, read_ids
 
     out = tmp_path / "w.h5"
     args = ["--corpus", str(WONDERLAND), "--min-char-count", "500"]
@@ -301,7 +301,7 @@ def test_summary_of_a_big_file_whose_edges_hold_no_whole_line(
 ) -> None:
     """Only the ends of a big file are searched: a blank stretch longer than that at the top
     says so in the summary instead of printing ''."""
-    from chargen import document
+    from chargen.text import document
 
     monkeypatch.setattr(document, "EDGE", 4096)
     book = tmp_path / "big.txt"

@@ -183,7 +183,7 @@ def test_json_output_is_strict_json() -> None:
 
 def test_train_takes_several_corpora(runner: CliRunner, tmp_path: Path) -> None:
     """`--corpus` repeats on train as on prepare; it used to keep only the last one."""
-    from chargen.dataset import open_prepared
+    from chargen.data.prepared import open_prepared
 
     one, two = tmp_path / "one.txt", tmp_path / "two.txt"
     one.write_text("The first book, about a cat that sat on a mat.\n" * 40)

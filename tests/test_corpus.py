@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from chargen import document
-from chargen.corpus import CleanOptions, clean_bytes, normalise_seed, to_ascii
-from chargen.document import Document, bytes_opener
 from chargen.errors import ConfigError, CorpusError
+from chargen.text import document
+from chargen.text.clean import CleanOptions, normalise_seed, to_ascii
+from chargen.text.document import Document, bytes_opener, clean_bytes
 from tests.conftest import ROOT, WONDERLAND
 from tests.gutenberg_fixtures import ERAS, era_bytes
 
@@ -285,8 +285,8 @@ def test_wrapped_start_marker_and_small_print_before_start() -> None:
 
 
 def test_utf8_with_a_damaged_byte_stays_utf8_with_a_notice(tmp_path) -> None:
-    from chargen.corpus import CleanOptions
-    from chargen.sources import load_corpus
+    from chargen.text.clean import CleanOptions
+    from chargen.text.sources import load_corpus
 
     path = tmp_path / "damaged.txt"
     good = "Ça m'étonne, déjà vu à Noël, naïve façade.\n".encode() * 20
@@ -345,7 +345,7 @@ def test_lines_emptied_by_cleaning_are_not_kept_at_the_edges() -> None:
 
 
 def test_older_german_footer_is_an_end_marker() -> None:
-    from chargen.gutenberg import find_end
+    from chargen.text.gutenberg import find_end
 
     lines = ["Text.", "", "Ende dieses Projekt Gutenberg Etextes \u00bbDie Leiden\u00ab", "x"]
     assert find_end(lines, 0) == (2, lines[2])

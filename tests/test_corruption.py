@@ -10,7 +10,7 @@ import h5py
 import pytest
 
 from chargen.cli import main
-from chargen.runs import RunDir
+from chargen.runs.rundir import RunDir
 from tests.conftest import flip_id_bytes, xor_bytes
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chargen.dataset import (
+from chargen.data.prepared import (
     check_fits,
     count_batches,
     iter_batches,
@@ -18,8 +18,8 @@ from chargen.dataset import (
     prepare,
     read_ids,
 )
+from chargen.data.vocab import Vocab
 from chargen.errors import CorpusError, RunError
-from chargen.vocab import Vocab
 
 TEXT = "abcdefghijklmnopqrstuvwxyz" * 8  # 208 characters
 
@@ -173,7 +173,7 @@ def test_suspended_generators_hold_no_h5py_object(tmp_path: Path) -> None:
     """tf.data frees a dropped generator's frame on its own thread, and freeing an h5py object
     (even a closed file) takes h5py's lock: with the main thread inside h5py at that moment
     training hung forever. No h5py object may be alive in a generator between batches."""
-    from chargen.streams import iter_stream_batches
+    from chargen.data.streams import iter_stream_batches
 
     out = tmp_path / "p.h5"
     _prepare(out, TEXT * 4)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from chargen.cli import main
-from chargen.evaluate import evaluate_run, text_ids
-from chargen.vocab import Vocab
+from chargen.data.vocab import Vocab
+from chargen.tools.evaluate import evaluate_run, text_ids
 
 
 def _best_val_bpc(run) -> float:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from chargen import fast_layers
-from chargen.fast_layers import fused_lstm
-from chargen.model import build_model
+from chargen.model import fast_layers
+from chargen.model.build import build_model
+from chargen.model.fast_layers import fused_lstm
 
 
 def _pair(units: int, dim: int, **kwargs: object) -> tuple[keras.layers.LSTM, fast_layers.LSTM]:
@@ -226,7 +226,7 @@ def test_threefry_dropout_odd_sizes_noise_shape_and_neighbours() -> None:
 def test_compile_model_uses_threefry_only_with_xla() -> None:
     """TensorFlow's non-XLA CPU kernel has no ThreeFry: a model compiled without XLA must keep
     the default algorithm and still train."""
-    from chargen.model import compile_model
+    from chargen.model.build import compile_model
 
     ids = np.random.default_rng(0).integers(0, 11, size=(4, 10)).astype(np.int32)
     for jit, alg in ((True, "threefry"), (False, None)):

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 
 from chargen import __version__
 from chargen.cli import main
-from chargen.runinfo import count_parameters, list_runs, run_info
-from chargen.runs import point_latest
+from chargen.runs.rundir import point_latest
+from chargen.tools.info import count_parameters, list_runs, run_info
 
 
 def test_parameter_count_matches_keras(trained_run) -> None:
-    from chargen.model import build_model
+    from chargen.model.build import build_model
 
     for sizes in ([32, 32], [16, 8, 4]):
         model = build_model(
@@ -110,9 +110,9 @@ def test_epochs_done_counts_epochs_not_eval_rows(tmp_path: Path, tiny_config, ti
     """--eval-every adds metrics rows inside epochs; info and runs said "17 of 12 epochs"."""
     from dataclasses import replace
 
-    from chargen.runinfo import run_info
-    from chargen.runs import create_run_dir
-    from chargen.train import train
+    from chargen.runs.rundir import create_run_dir
+    from chargen.tools.info import run_info
+    from chargen.train.run import train
 
     run = create_run_dir(tmp_path / "runs", tmp_path / "runs" / "r", "t")
     result = train(replace(tiny_config, epochs=2, eval_every=4), tiny_prepared, run)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chargen.errors import RunError
-from chargen.lock import check_unlocked, lock_path, read_lock, run_lock
+from chargen.runs.lock import check_unlocked, lock_path, read_lock, run_lock
 
 
 def _write_lock(run_dir: Path, pid: int, host: str | None = None) -> None:

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from chargen.model import build_model, compile_model, recurrent_layers
+from chargen.model.build import build_model, compile_model, recurrent_layers
 
 
 def test_logits_for_every_position() -> None:
@@ -50,7 +50,7 @@ def test_weights_of_another_model_are_one_clear_error(tmp_path, recwarn) -> None
     import pytest
 
     from chargen.errors import RunError
-    from chargen.model import load_weights
+    from chargen.model.build import load_weights
 
     path = tmp_path / "gru.weights.h5"
     build_model(vocab_size=5, embedding_dim=2, units=4, layers=2, cell="gru").save_weights(path)
@@ -67,7 +67,7 @@ def test_weights_of_another_model_are_one_clear_error(tmp_path, recwarn) -> None
 
 def _twins(shards: int, dropout: float = 0.0) -> tuple[keras.Model, keras.Model]:
     """Two identical XLA-compiled models: one with Keras' own step, one split into shards."""
-    from chargen.model import Model
+    from chargen.model.build import Model
 
     models = []
     for n in (1, shards):
@@ -103,7 +103,7 @@ def test_sharded_step_draws_distinct_dropout_masks() -> None:
     the same gradient; each shard must draw its own. Seed generators advance once per step."""
     import tensorflow as tf
 
-    from chargen.model import _sharded_step
+    from chargen.model.build import _sharded_step
 
     _, split = _twins(2, dropout=0.5)
     split.optimizer.build(split.trainable_variables)

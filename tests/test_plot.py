@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from chargen.cli import main
-from chargen.plot import pca_2d
+from chargen.tools.plot import pca_2d
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chargen.corpus import CleanOptions, clean_bytes
-from chargen.dataset import read_ids
+from chargen.data.prepare import prepare_corpus
+from chargen.data.prepared import read_ids
+from chargen.data.vocab import UNKNOWN, Vocab
 from chargen.errors import CorpusError, RunError
-from chargen.generate import seed_options
-from chargen.prepare import prepare_corpus
-from chargen.vocab import UNKNOWN, Vocab
+from chargen.generation.load import seed_options
+from chargen.text.clean import CleanOptions
+from chargen.text.document import clean_bytes
 from tests.conftest import TINY_TEXT, WONDERLAND, flip_id_bytes
 
 
@@ -108,7 +109,7 @@ def test_a_full_disk_is_refused_before_writing(tmp_path: Path, monkeypatch) -> N
     import collections
     import shutil
 
-    from chargen import dataset
+    from chargen.data import prepared
 
     usage = collections.namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 1000, 1000))
@@ -125,6 +126,6 @@ def test_a_full_disk_is_refused_before_writing(tmp_path: Path, monkeypatch) -> N
         "Unable to create file (unable to open file: name = '/x/.tmp-1-w.h5', errno = 13, "
         "error message = 'Permission denied', flags = 13, o_flags = 242)"
     )
-    assert dataset.h5_reason(OSError(message)) == "Permission denied"
+    assert prepared.h5_reason(OSError(message)) == "Permission denied"
     message = "Can't decrement id ref count (file write failed: errno = 28, buf = 0x1)"
-    assert dataset.h5_reason(RuntimeError(message)) == "No space left on device"
+    assert prepared.h5_reason(RuntimeError(message)) == "No space left on device"

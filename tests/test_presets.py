@@ -52,7 +52,7 @@ def test_classic_preset_values(
 
 
 def test_stackabuse_model_has_per_layer_units() -> None:
-    from chargen.model import build_model, recurrent_layers
+    from chargen.model.build import build_model, recurrent_layers
 
     c = load_config("stackabuse")
     model = build_model(

@@ -10,7 +10,7 @@ import tensorflow as tf
 from click.testing import CliRunner
 
 from chargen.cli import main
-from chargen.progress import Progress, Throttle, Tracker, format_duration, format_progress
+from chargen.train.report import Progress, Throttle, Tracker, format_duration, format_progress
 
 
 def _p(step: int, steps: int = 4) -> Progress:
@@ -147,9 +147,9 @@ def test_a_batch_larger_than_the_split_is_reported_as_it_runs(
     """One smaller batch of every window: the log and chars/s use its real size."""
     from dataclasses import replace
 
-    from chargen.dataset import count_windows
-    from chargen.runs import create_run_dir
-    from chargen.train import train
+    from chargen.data.prepared import count_windows
+    from chargen.runs.rundir import create_run_dir
+    from chargen.train.run import train
 
     run = create_run_dir(tmp_path / "runs", tmp_path / "runs" / "big", "t")
     config = replace(tiny_config, batch_size=100_000, seq_len=16, epochs=1)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from chargen.errors import RunError, UsageProblem
-from chargen.runs import RunDir
-from chargen.train import train
+from chargen.runs.rundir import RunDir
+from chargen.train.run import train
 
 TIMING = {"chars_per_s", "seconds"}  # the only columns that differ between identical runs
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from chargen.errors import RunError
-from chargen.runs import create_run_dir, default_run_name, read_run_config, resolve_run
+from chargen.runs.rundir import create_run_dir, default_run_name, read_run_config, resolve_run
 
 
 def test_default_name_is_timestamp_and_safe_stem() -> None:

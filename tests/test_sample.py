@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from chargen.data.vocab import Vocab
 from chargen.errors import ConfigError, VocabError
-from chargen.model import build_model
-from chargen.sample import (
+from chargen.generation.sampler import (
     CHUNK,
     SPLIT_BATCH,
     Sampler,
@@ -16,7 +16,7 @@ from chargen.sample import (
     lstm_weights,
     pick_next,
 )
-from chargen.vocab import Vocab
+from chargen.model.build import build_model
 
 LOGITS = np.array([1.0, 2.0, 3.0, 0.5, -1.0], dtype=np.float32)
 N = 40000
@@ -169,7 +169,7 @@ def test_small_and_large_batches_generate_the_same_text(random_model) -> None:
 def test_sampling_a_model_built_for_mixed_precision(cell: str) -> None:
     """Samples during `train --mixed-precision` come from a model whose layers compute in
     bfloat16; the sampler keeps its loop state in float32 and must still run."""
-    from chargen.accel import precision
+    from chargen.runtime import precision
 
     vocab = Vocab.from_text("abcdefgh .")
     with precision("bfloat16"):
@@ -210,7 +210,7 @@ def test_one_sample_follows_the_full_model_with_or_without_the_stacked_layout(
 
 def test_stacked_step_matches_layer_by_layer_steps(random_model) -> None:
     """stacked_step's logits and states equal lstm_step's layer by layer plus the Dense."""
-    from chargen.sample import stacked_step, stacked_weights
+    from chargen.generation.sampler import stacked_step, stacked_weights
 
     model, vocab = random_model
     sampler = Sampler(model, vocab)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from chargen.cli import main
 from chargen.errors import ConfigError, CorpusError, UsageProblem
-from chargen.sampling import cut_at, parse_temperatures, read_seed, stream_until
+from chargen.generation.session import cut_at, parse_temperatures, read_seed, stream_until
 
 
 def _sample(runner: CliRunner, run, *args: str, **kwargs):
@@ -163,9 +163,9 @@ def test_seed_is_required_without_interactive(runner: CliRunner, trained_run) ->
 def test_a_seed_that_cleaning_empties_says_so() -> None:
     import pytest
 
-    from chargen.corpus import CleanOptions
     from chargen.errors import VocabError
-    from chargen.generate import prepare_seed
+    from chargen.generation.load import prepare_seed
+    from chargen.text.clean import CleanOptions
 
     assert prepare_seed("Caf\u00e9 ", CleanOptions(ascii=True, lowercase=True)) == "cafe "
     with pytest.raises(VocabError) as err:

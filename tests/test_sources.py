@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from chargen.corpus import CleanOptions
 from chargen.errors import CorpusError
-from chargen.sources import DOC_SEPARATOR, fetch_gutenberg, load_corpus, resolve_sources
+from chargen.text.clean import CleanOptions
+from chargen.text.sources import DOC_SEPARATOR, fetch_gutenberg, load_corpus, resolve_sources
 from tests.conftest import MIRROR, WONDERLAND
 from tests.gutenberg_fixtures import era_bytes
 

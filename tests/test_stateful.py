@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from chargen.cli import main
 from chargen.config import Config
+from chargen.data.streams import iter_stream_batches, stream_layout
 from chargen.errors import ConfigError, CorpusError
-from chargen.runinfo import count_parameters
-from chargen.streams import iter_stream_batches, stream_layout
+from chargen.tools.info import count_parameters
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_cell_must_be_known() -> None:
 
 
 def test_gru_parameter_count_matches_keras() -> None:
-    from chargen.model import build_model
+    from chargen.model.build import build_model
 
     model = build_model(vocab_size=30, embedding_dim=6, units=10, layers=2, cell="gru")
     counted = count_parameters(vocab_size=30, embedding_dim=6, layer_units=[10, 10], cell="gru")
@@ -92,9 +92,9 @@ def test_sampler_steps_match_the_full_model(cell: str, layer_norm: bool) -> None
     """Priming one step at a time gives the logits the whole-sequence model gives."""
     import keras
 
-    from chargen.model import build_model
-    from chargen.sample import Sampler
-    from chargen.vocab import Vocab
+    from chargen.data.vocab import Vocab
+    from chargen.generation.sampler import Sampler
+    from chargen.model.build import build_model
 
     keras.utils.set_random_seed(0)
     vocab = Vocab.from_text("abcdefgh ")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chargen.data.vocab import UNKNOWN, Vocab, count_chars
 from chargen.errors import VocabError
-from chargen.vocab import UNKNOWN, Vocab, count_chars
 
 
 def test_sorted_ids_and_smallest_dtype() -> None:

@@ -15,36 +15,6 @@ import click
 from chargen import __version__
 from chargen.errors import ChargenError
 
-# TensorFlow's C++ start-up chatter is not for users; an explicit TF_CPP_MIN_LOG_LEVEL wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-def import_tensorflow(*, training: bool = False) -> None:
-    """Import TensorFlow with its pre-logging-init lines ("Could not find cuda drivers...")
-    sent to /dev/null: they bypass TF_CPP_MIN_LOG_LEVEL and would clutter every command.
-    A failing import still raises normally after stderr is restored. The allocator is tuned
-    first, while this is the only thread (accel.tune_allocator), XLA's GPU options are set
-    (accel.tune_xla_for_gpu), and `training` also sets XLA's options for training
-    (accel.tune_xla_for_training)."""
-    from chargen.accel import tune_allocator, tune_xla_for_gpu, tune_xla_for_training
-
-    tune_allocator()
-    tune_xla_for_gpu()
-    if training:
-        tune_xla_for_training()
-    if "tensorflow" in sys.modules or os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
 
 class ChargenGroup(click.Group):
     """Maps ChargenError to `Error: <msg>` and its exit code; other exceptions are bugs."""
@@ -121,7 +91,7 @@ CLEAN_KEYS = ("ascii_", "min_char_count", "keep_chars", "words_only", "drop_stop
 
 def clean_options(lowercase: bool | None, no_strip: bool, encoding: str | None, **kw: Any) -> Any:
     """CleanOptions from the corpus flags shared by prepare, clean and train."""
-    from chargen.corpus import CleanOptions
+    from chargen.text.clean import CleanOptions
 
     return CleanOptions(
         strip=not no_strip,

@@ -47,7 +47,7 @@ def prepare(
       chargen prepare --corpus wonderland.txt --out data/alice.h5
       chargen prepare --corpus gutenberg:11 --lowercase --show-cleaning
     """
-    from chargen.prepare import prepare_corpus
+    from chargen.data.prepare import prepare_corpus
 
     options = clean_options(lowercase, no_strip, encoding, **kw)
     spec = corpus[0] if len(corpus) == 1 else corpus
@@ -80,7 +80,7 @@ def clean(
     \b
       chargen clean --corpus gutenberg:11 --no-lowercase | less
     """
-    from chargen.sources import load_corpus
+    from chargen.text.sources import load_corpus
 
     options = clean_options(lowercase, no_strip, encoding, **kw)
     spec = corpus[0] if len(corpus) == 1 else corpus
@@ -103,7 +103,7 @@ def rare_chars(chunks: Any, min_count: int) -> dict[int, str]:
     becomes the unknown symbol. An extra counting pass, only when --min-char-count asks."""
     if min_count <= 1:
         return {}
-    from chargen.vocab import UNKNOWN, count_chars
+    from chargen.data.vocab import UNKNOWN, count_chars
 
     counts = count_chars(chunks())
     return {ord(ch): UNKNOWN for ch, n in counts.items() if n < min_count}

@@ -10,13 +10,13 @@ import click
 from chargen.cli.base import (
     corpus_mirror,
     data_dir_option,
-    import_tensorflow,
     json_line,
     main,
     run_option,
     runs_dir_option,
 )
 from chargen.errors import UsageProblem
+from chargen.runtime import import_tensorflow
 
 
 @main.command()
@@ -30,7 +30,7 @@ def info(run_path: Path | None, as_json: bool, runs_dir: Path) -> None:
       chargen info
       chargen info --run runs/20250101-120000-wonderland --json | jq .best.val_bpc
     """
-    from chargen.runinfo import describe_run, run_info
+    from chargen.tools.info import describe_run, run_info
 
     details = run_info(run_path, runs_dir)
     click.echo(json_line(details, ensure_ascii=False) if as_json else describe_run(details))
@@ -53,9 +53,9 @@ def baseline(
       chargen baseline --order 5
       chargen baseline --data data/alice.h5 --order 3 --json
     """
-    from chargen.baseline import run_baseline
-    from chargen.dataset import open_prepared
-    from chargen.runinfo import run_info
+    from chargen.data.prepared import open_prepared
+    from chargen.tools.baseline import run_baseline
+    from chargen.tools.info import run_info
 
     if data is None:
         prepared_path = run_info(run_path, runs_dir)["corpus"]["prepared"]
@@ -93,8 +93,8 @@ def export(run_path: Path | None, fmt: str, out: Path, runs_dir: Path) -> None:
         --input_exprs 'seed="Alice ";temperature=0.8;length=200'
     """
     import_tensorflow()
-    from chargen.export import export_run
-    from chargen.runs import resolve_run
+    from chargen.runs.rundir import resolve_run
+    from chargen.tools.export import export_run
 
     written = export_run(resolve_run(run_path, runs_dir), fmt, out)
     click.echo(f"wrote {written}")
@@ -116,8 +116,8 @@ def plot(run_path: Path | None, out_dir: Path | None, runs_dir: Path) -> None:
       chargen plot --run runs/latest --out-dir figures/
     """
     import_tensorflow()
-    from chargen.plot import plot_run
-    from chargen.runs import resolve_run
+    from chargen.runs.rundir import resolve_run
+    from chargen.tools.plot import plot_run
 
     for path in plot_run(resolve_run(run_path, runs_dir), out_dir):
         click.echo(f"wrote {path}")
@@ -133,7 +133,7 @@ def list_runs_command(as_json: bool, runs_dir: Path) -> None:
       chargen runs
       CHARGEN_RUNS_DIR=/data/runs chargen runs --json
     """
-    from chargen.runinfo import describe_runs, list_runs
+    from chargen.tools.info import describe_runs, list_runs
 
     found = list_runs(runs_dir)
     if as_json:
@@ -170,7 +170,7 @@ def evaluate(
     """
     import_tensorflow()
     from chargen.errors import UsageProblem
-    from chargen.evaluate import evaluate_run, load_corpus_text
+    from chargen.tools.evaluate import evaluate_run, load_corpus_text
 
     if corpus is not None and data is not None:
         raise UsageProblem("give at most one of --corpus and --data")

@@ -11,12 +11,12 @@ import click
 from click.core import ParameterSource
 
 from chargen.cli.base import (
-    import_tensorflow,
     main,
     run_option,
     runs_dir_option,
 )
 from chargen.errors import ChargenError, UsageProblem
+from chargen.runtime import import_tensorflow
 
 
 @main.command()
@@ -75,7 +75,7 @@ def sample(
       chargen sample --interactive --length 200
     """
     from chargen.errors import ConfigError
-    from chargen.sampling import SampleJob, parse_temperatures, read_seed
+    from chargen.generation.session import SampleJob, parse_temperatures, read_seed
 
     if length < 1:
         raise ConfigError(f"--length must be at least 1, got {length}")
@@ -92,8 +92,8 @@ def sample(
         raise UsageProblem("--interactive reads seeds from the prompt; drop --seed/--output")
     raw_seed = "" if interactive else read_seed(seed_text, seed_file, sys.stdin)
     import_tensorflow()
-    from chargen.generate import load_sampler, prepare_seed, seed_options
-    from chargen.sample import Strategy
+    from chargen.generation.load import load_sampler, prepare_seed, seed_options
+    from chargen.generation.sampler import Strategy
 
     strategies = [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
     if rng_seed is None:

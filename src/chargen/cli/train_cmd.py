@@ -18,7 +18,6 @@ from chargen.cli.base import (
     corpus_mirror,
     corpus_options,
     data_dir_option,
-    import_tensorflow,
     json_line,
     main,
     runs_dir_option,
@@ -26,10 +25,11 @@ from chargen.cli.base import (
 )
 from chargen.cli.corpus_cmds import echo_prepare
 from chargen.errors import UsageProblem
+from chargen.runtime import import_tensorflow
 
 
 class ShardCount(click.ParamType):
-    """`--cpu-shards`: a whole number, or "auto" (accel.resolve_shards)."""
+    """`--cpu-shards`: a whole number, or "auto" (runtime.resolve_shards)."""
 
     name = "N|auto"
 
@@ -151,15 +151,15 @@ def train(
     import_tensorflow(training=True)
     from dataclasses import replace
 
-    from chargen.accel import check_distribute
     from chargen.config import load_config
-    from chargen.controls import parse_duration
-    from chargen.dataset import check_fits, open_prepared, verify_ids
-    from chargen.lock import check_unlocked
-    from chargen.prepare import prepare_corpus
-    from chargen.runs import create_run_dir
-    from chargen.train import config_for_data
-    from chargen.train import train as run_training
+    from chargen.data.prepare import prepare_corpus
+    from chargen.data.prepared import check_fits, open_prepared, verify_ids
+    from chargen.runs.lock import check_unlocked
+    from chargen.runs.rundir import create_run_dir
+    from chargen.runtime import check_distribute
+    from chargen.train.controls import parse_duration
+    from chargen.train.run import config_for_data
+    from chargen.train.run import train as run_training
 
     corpus: str | tuple[str, ...] | None = None
     if corpora:
@@ -285,17 +285,17 @@ def _resume(
     report: _TrainReport,
     extras: dict[str, Any],
 ) -> None:
-    from chargen.checkpoint import RESUMABLE_CHANGES, saved_position
-    from chargen.controls import Progress
-    from chargen.dataset import open_prepared, verify_ids
-    from chargen.evaluate import run_prepared_path
-    from chargen.generate import seed_options
-    from chargen.lock import check_unlocked
-    from chargen.prepare import prepare_corpus
-    from chargen.runs import read_run_config, resolve_run
-    from chargen.train import resumed_precision
-    from chargen.train import train as run_training
-    from chargen.vocab import Vocab
+    from chargen.data.prepare import prepare_corpus
+    from chargen.data.prepared import open_prepared, verify_ids
+    from chargen.data.vocab import Vocab
+    from chargen.generation.load import seed_options
+    from chargen.runs.lock import check_unlocked
+    from chargen.runs.rundir import read_run_config, resolve_run
+    from chargen.tools.evaluate import run_prepared_path
+    from chargen.train.checkpoint import RESUMABLE_CHANGES, saved_position
+    from chargen.train.controls import Progress
+    from chargen.train.run import resumed_precision
+    from chargen.train.run import train as run_training
 
     if config_name is not None or run_dir is not None or (corpus and data):
         raise UsageProblem("--resume takes the run's own config; drop --config and --run-dir")
@@ -344,7 +344,7 @@ class _TrainReport:
             click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
 
     def progress(self) -> Any:
-        from chargen.progress import Throttle, format_progress
+        from chargen.train.report import Throttle, format_progress
 
         if self.quiet:
             return None

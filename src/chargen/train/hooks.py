@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from chargen.errors import UsageProblem
-from chargen.progress import Tracker
+from chargen.train.report import Tracker
 
 log = logging.getLogger("chargen.train")
 
@@ -86,7 +86,7 @@ def log_samples(
 
     Not XLA-compiled: a compile per epoch would cost more than the sample.
     """
-    from chargen.sample import Sampler, Strategy
+    from chargen.generation.sampler import Sampler, Strategy
 
     sampler = Sampler(model, vocab, jit_compile=False)
     texts = {}

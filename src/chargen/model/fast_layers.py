@@ -20,10 +20,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-
-def gpu_available() -> bool:
-    """Whether TensorFlow sees a GPU (then cuDNN, not the fused CPU loop, is the fast path)."""
-    return bool(tf.config.list_physical_devices("GPU"))
+from chargen.runtime import gpu_available
 
 
 def standard_cell(cell: Any) -> bool:

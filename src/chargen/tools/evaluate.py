@@ -7,7 +7,6 @@ summed in float64 outside Keras' metric trackers so it can run in the middle of 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chargen.dataset import make_dataset, open_prepared, read_ids
+from chargen.data.prepared import open_prepared, read_ids
+from chargen.data.vocab import Vocab
 from chargen.errors import RunError
-from chargen.runinfo import read_meta
-from chargen.runs import RunDir, read_run_config
-from chargen.vocab import Vocab
-
-LN2 = math.log(2.0)
+from chargen.model.score import LN2, make_scorer, score_batches
+from chargen.runs.rundir import RunDir, read_meta, read_run_config
 
 
 @dataclass(frozen=True)
@@ -37,44 +34,6 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def make_scorer(model: Any) -> Callable[[Any, Any], tuple[float, int]]:
-    """Summed cross-entropy (nats) and target count of one batch; traced once per model."""
-    import tensorflow as tf
-
-    spec = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
-
-    @tf.function(input_signature=[spec, spec])
-    def step(x: Any, y: Any) -> tuple[Any, Any]:
-        logits = model(x, training=False)
-        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-        return tf.reduce_sum(tf.cast(loss, tf.float64)), tf.size(y)
-
-    def score(x: Any, y: Any) -> tuple[float, int]:
-        loss, n = step(tf.cast(x, tf.int32), tf.cast(y, tf.int32))
-        return float(loss), int(n)
-
-    return score
-
-
-def score_batches(
-    scorer: Callable[[Any, Any], tuple[float, int]], batches: Any
-) -> tuple[float, int]:
-    """Summed loss and target count over (inputs, targets) batches."""
-    total, count = 0.0, 0
-    for x, y in batches:
-        loss, n = scorer(x, y)
-        total += loss
-        count += n
-    return total, count
-
-
-def split_loss(scorer: Any, path: Path, split: str, seq_len: int, batch_size: int) -> float:
-    """Mean loss in nats per character over every window of a prepared split."""
-    ds = make_dataset(path, split, seq_len, batch_size, shuffle=False, drop_remainder=False)
-    total, count = score_batches(scorer, ds)
-    return total / count if count else math.nan
 
 
 def text_ids(text: str, vocab: Vocab) -> tuple[npt.NDArray[np.int32], int, str]:
@@ -116,7 +75,7 @@ def evaluate_run(
     data: Path | None = None,
 ) -> Evaluation:
     """Score a run's best weights on `text`, on the val split of `data`, or on its own val."""
-    from chargen.generate import load_run_model
+    from chargen.generation.load import load_run_model
 
     run, model, vocab = load_run_model(run_path, runs_root)
     config = read_run_config(run)
@@ -163,9 +122,9 @@ def load_corpus_text(
     Cleaned directly rather than prepared: a prepared file needs a train and a val split,
     which a short text to score has no use for.
     """
-    from chargen.generate import seed_options
-    from chargen.runs import resolve_run
-    from chargen.sources import load_corpus
+    from chargen.generation.load import seed_options
+    from chargen.runs.rundir import resolve_run
+    from chargen.text.sources import load_corpus
 
     run = resolve_run(run_path, runs_root)
     vocab = Vocab.load(run.vocab)

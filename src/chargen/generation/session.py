@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from chargen.corpus import detect_encoding
 from chargen.errors import ConfigError, UsageProblem
+from chargen.text.clean import detect_encoding
 
 
 def parse_temperatures(text: str) -> list[float]:

@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import BinaryIO
 
-from chargen import gutenberg
-from chargen.corpus import (
+from chargen.errors import CorpusError
+from chargen.text import gutenberg
+from chargen.text.clean import (
     CleanOptions,
     CleanReport,
+    CleanText,
     Transform,
     code_unit,
     detect_encoding,
@@ -26,7 +28,6 @@ from chargen.corpus import (
     fixed_order,
     validate,
 )
-from chargen.errors import CorpusError
 
 BLOCK = 1 << 20  # bytes or characters read at a time
 EDGE = 1 << 20  # bytes of head and tail searched for Gutenberg markers
@@ -279,3 +280,10 @@ def _through_last_text_line(text: str) -> str:
         return ""
     end = text.find("\n", len(stripped))
     return text if end < 0 else text[:end]
+
+
+def clean_bytes(data: bytes, options: CleanOptions, *, source: str) -> CleanText:
+    """Clean a whole in-memory file; the same code path as a streamed one."""
+    doc = Document(source, bytes_opener(data), options)
+    text = "".join(doc.chunks())
+    return CleanText(text, doc.report)

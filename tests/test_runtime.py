@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chargen.accel import make_strategy, precision
 from chargen.errors import ConfigError
+from chargen.runtime import make_strategy, precision
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,10 +24,10 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from chargen.config import Config
-from chargen.corpus import CleanOptions
-from chargen.prepare import prepare_corpus
-from chargen.runs import create_run_dir
-from chargen.train import train
+from chargen.text.clean import CleanOptions
+from chargen.data.prepare import prepare_corpus
+from chargen.runs.rundir import create_run_dir
+from chargen.train.run import train
 base = Path(sys.argv[1])
 prepared = prepare_corpus(sys.argv[2], CleanOptions(), val_fraction=0.1,
                           data_dir=base / "data").prepared
@@ -87,7 +87,7 @@ def _free_ports(n: int) -> list[int]:
 def test_multi_worker_on_two_local_processes_follows_single_device(tmp_path: Path) -> None:
     """Two `chargen train --distribute multi-worker` processes on this machine (TF_CONFIG on
     localhost): both finish, agree with each other, and train like one device. Keras 3's `fit`
-    failed with this strategy before its first step (accel._reduce_nested)."""
+    failed with this strategy before its first step (runtime._reduce_nested)."""
     import csv
 
     wonderland = ROOT.parent / "shared" / "corpora" / "wonderland.txt"
@@ -187,7 +187,7 @@ def test_multi_worker_checks_tf_config(
 def test_precision_sets_and_restores_the_policy() -> None:
     import keras
 
-    from chargen.model import build_model
+    from chargen.model.build import build_model
 
     with precision("bfloat16"):
         assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
@@ -211,7 +211,7 @@ def test_unknown_precision_is_a_config_error() -> None:
 REUSE_SCRIPT = """
 import os
 import numpy as np
-from chargen.accel import tune_allocator
+from chargen.runtime import tune_allocator
 def resident_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -252,30 +252,30 @@ def test_bad_tf_config_creates_no_run(runner, tmp_path: Path, tiny_corpus, monke
 def test_training_xla_flags_added_once_and_user_settings_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from chargen import accel
+    from chargen import runtime
 
     monkeypatch.delenv("XLA_FLAGS", raising=False)
-    accel.tune_xla_for_training()
-    accel.tune_xla_for_training()
+    runtime.tune_xla_for_training()
+    runtime.tune_xla_for_training()
     assert os.environ["XLA_FLAGS"] == "--xla_cpu_use_fusion_emitters=false"
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x --xla_cpu_use_fusion_emitters=true")
-    accel.tune_xla_for_training()
+    runtime.tune_xla_for_training()
     assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_use_fusion_emitters=true"
 
 
 def test_gpu_xla_flags_added_once_and_user_settings_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chargen import accel
+    from chargen import runtime
 
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_fusion_emitters=false")
-    accel.tune_xla_for_gpu()
-    accel.tune_xla_for_gpu()
+    runtime.tune_xla_for_gpu()
+    runtime.tune_xla_for_gpu()
     assert os.environ["XLA_FLAGS"].split() == [
         "--xla_cpu_use_fusion_emitters=false",
         "--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,CONDITIONAL,WHILE",
         "--xla_gpu_graph_min_graph_size=1",
     ]
     monkeypatch.setenv("XLA_FLAGS", "--xla_gpu_enable_command_buffer=FUSION")
-    accel.tune_xla_for_gpu()
+    runtime.tune_xla_for_gpu()
     assert os.environ["XLA_FLAGS"].split() == [
         "--xla_gpu_enable_command_buffer=FUSION",
         "--xla_gpu_graph_min_graph_size=1",
@@ -286,7 +286,7 @@ def test_xla_flags_are_known_to_this_xla() -> None:
     """XLA aborts the process on a flag or a flag value it does not know (its CPU build parses
     the GPU flags too): a TensorFlow upgrade that drops one must fail here, not in a command."""
     code = (
-        "from chargen import accel; accel.tune_xla_for_training(); accel.tune_xla_for_gpu()\n"
+        "from chargen import runtime; runtime.tune_xla_for_training(); runtime.tune_xla_for_gpu()\n"
         "import tensorflow as tf\n"
         "f = tf.function(lambda x: tf.tanh(x) * 2.0, jit_compile=True)\n"
         "print(float(f(tf.constant(0.5))))"
@@ -325,27 +325,27 @@ def _fake_topology(root: Path, cores: dict[int, tuple[int, int]]) -> None:
 def test_physical_cores_counts_hyperthread_siblings_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from chargen import accel
+    from chargen import runtime
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4})
     # cpu 0/1 and 2/3 are sibling pairs; cpu 4 is core 0 of the second package
     _fake_topology(tmp_path, {0: (0, 0), 1: (0, 0), 2: (0, 1), 3: (0, 1), 4: (1, 0), 5: (1, 1)})
-    assert accel.physical_cores(tmp_path) == 3  # cpu 5 is not ours
+    assert runtime.physical_cores(tmp_path) == 3  # cpu 5 is not ours
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 7})
-    assert accel.physical_cores(tmp_path) == 3  # cpu 7 has no topology: count CPUs
+    assert runtime.physical_cores(tmp_path) == 3  # cpu 7 has no topology: count CPUs
 
 
 def test_auto_shards_one_per_core_with_eight_samples_each(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chargen import accel
+    from chargen import runtime
 
-    monkeypatch.setattr(accel, "physical_cores", lambda: 16)
-    assert accel.resolve_shards("auto", 64) == 8
-    assert accel.resolve_shards("auto", 256) == 16
-    assert accel.resolve_shards("auto", 12) == 1
-    assert accel.resolve_shards("auto", 4) == 1
-    assert accel.resolve_shards(3, 64) == 3
-    monkeypatch.setattr(accel, "physical_cores", lambda: 2)
-    assert accel.resolve_shards("auto", 64) == 2
+    monkeypatch.setattr(runtime, "physical_cores", lambda: 16)
+    assert runtime.resolve_shards("auto", 64) == 8
+    assert runtime.resolve_shards("auto", 256) == 16
+    assert runtime.resolve_shards("auto", 12) == 1
+    assert runtime.resolve_shards("auto", 4) == 1
+    assert runtime.resolve_shards(3, 64) == 3
+    monkeypatch.setattr(runtime, "physical_cores", lambda: 2)
+    assert runtime.resolve_shards("auto", 64) == 2
 
 
 def test_cpu_shards_flag_takes_a_number_or_auto(tiny_corpus: Path, tmp_path: Path) -> None:

@@ -11,16 +11,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from chargen.data.vocab import Vocab
 from chargen.errors import UsageProblem
-from chargen.runs import RunDir
-from chargen.vocab import Vocab
+from chargen.runs.rundir import RunDir
 
 FORMATS = ("keras", "savedmodel")
 
 
 def load_run_model(run: RunDir) -> tuple[Any, Vocab]:
     """The run's checked model and vocabulary (one loader for sample, evaluate and export)."""
-    from chargen.generate import load_run_model as load
+    from chargen.generation.load import load_run_model as load
 
     _, model, vocab = load(run.path, run.path.parent)
     return model, vocab
@@ -54,7 +54,7 @@ def export_run(run: RunDir, fmt: str, out: Path) -> Path:
 def _save_generator(model: Any, vocab: Vocab, path: Path) -> None:
     import tensorflow as tf
 
-    from chargen.sample import Sampler, pick_next
+    from chargen.generation.sampler import Sampler, pick_next
 
     sampler = Sampler(model, vocab, jit_compile=False)
     codepoints = [ord(c) for c in vocab.chars]

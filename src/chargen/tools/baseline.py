@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chargen.dataset import read_ids
+from chargen.data.prepared import read_ids
 from chargen.errors import ConfigError
 
 MAX_ORDER = 12

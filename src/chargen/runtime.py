@@ -12,6 +12,7 @@ import ctypes.util
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -225,3 +226,42 @@ def precision(name: str | None) -> Iterator[None]:
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+def import_tensorflow(*, training: bool = False) -> None:
+    """Import TensorFlow with its pre-logging-init lines ("Could not find cuda drivers...")
+    sent to /dev/null: they bypass TF_CPP_MIN_LOG_LEVEL and would clutter every command.
+    A failing import still raises normally after stderr is restored. The allocator is tuned
+    first, while this is the only thread (runtime.tune_allocator), XLA's GPU options are set
+    (runtime.tune_xla_for_gpu), and `training` also sets XLA's options for training
+    (runtime.tune_xla_for_training)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # an explicit value wins
+    tune_allocator()
+    tune_xla_for_gpu()
+    if training:
+        tune_xla_for_training()
+    if "tensorflow" in sys.modules or os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def gpu_available() -> bool:
+    """Whether TensorFlow sees a GPU (then cuDNN, not the fused CPU loop, is the fast path)."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def jit_mode(wanted: bool) -> bool | str:
+    """XLA when asked for on a CPU; on a GPU Keras decides, since cuDNN kernels cannot be
+    compiled by XLA."""
+    return "auto" if gpu_available() else wanted

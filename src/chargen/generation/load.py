@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from chargen.corpus import CleanOptions, normalise_seed
+from chargen.data.vocab import Vocab
 from chargen.errors import VocabError
-from chargen.runs import RunDir, read_run_config, resolve_run
-from chargen.sample import Sampler
-from chargen.vocab import Vocab
+from chargen.generation.sampler import Sampler
+from chargen.runs.rundir import RunDir, read_run_config, resolve_run
+from chargen.text.clean import CleanOptions, normalise_seed
 
 
 def seed_options(vocab: Vocab) -> CleanOptions:
@@ -39,8 +39,8 @@ def prepare_seed(seed_text: str, options: CleanOptions) -> str:
 
 def load_run_model(run_path: Path | None, runs_root: Path) -> tuple[RunDir, Any, Vocab]:
     """The run's best weights in a rebuilt model, checked against their checksum and vocab."""
-    from chargen.checkpoint import verify_h5
-    from chargen.model import load_trained
+    from chargen.model.build import load_trained
+    from chargen.model.weights import verify_h5
 
     run = resolve_run(run_path, runs_root)
     config = read_run_config(run)

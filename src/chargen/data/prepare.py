@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chargen.corpus import CleanOptions, CleanReport
-from chargen.dataset import Prepared, open_prepared, prepare, verify_ids
+from chargen.data.prepared import Prepared, open_prepared, prepare, verify_ids
 from chargen.errors import CorpusError, RunError
-from chargen.sources import load_corpus
+from chargen.text.clean import CleanOptions, CleanReport
+from chargen.text.sources import load_corpus
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def is_prepared_file(path: Path) -> bool:
     """Whether `path` is one of chargen's prepared files (not text, weights or a checkpoint)."""
     import h5py
 
-    from chargen.dataset import FORMAT
+    from chargen.data.prepared import FORMAT
 
     try:
         with h5py.File(path, "r") as h5:

@@ -6,16 +6,21 @@ parameters from the config, so inspecting runs never imports TensorFlow.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from chargen.data.vocab import Vocab
 from chargen.errors import RunError
-from chargen.runs import LATEST, RunDir, read_run_config, resolve_run
-from chargen.vocab import Vocab
+from chargen.runs.rundir import (
+    LATEST,
+    RunDir,
+    read_meta,
+    read_metrics,
+    read_run_config,
+    resolve_run,
+)
 
 
 def count_parameters(
@@ -44,32 +49,9 @@ def count_parameters(
     return total + width * vocab_size + vocab_size
 
 
-def read_metrics(run: RunDir) -> list[dict[str, float]]:
-    """The rows of metrics.csv as numbers; an absent file means no epoch has finished yet."""
-    if not run.metrics.is_file():
-        return []
-    try:
-        with open(run.metrics, encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        return [{k: float(v) for k, v in row.items()} for row in rows]
-    except (OSError, ValueError, TypeError) as exc:
-        raise RunError(f"cannot read {run.metrics}: {exc}") from exc
-
-
 def best_epoch(rows: list[dict[str, float]]) -> dict[str, float] | None:
     finite = [r for r in rows if math.isfinite(r.get("val_loss", math.nan))]
     return min(finite, key=lambda r: r["val_loss"]) if finite else None
-
-
-def read_meta(run: RunDir) -> dict[str, Any]:
-    """run.json as a dict ({} when the run has none)."""
-    if not run.meta.is_file():
-        return {}
-    try:
-        data = json.loads(run.meta.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"cannot read {run.meta}: {exc}") from exc
-    return data if isinstance(data, dict) else {}
 
 
 def run_info(run_path: Path | None, runs_root: Path) -> dict[str, Any]:
@@ -114,7 +96,7 @@ def run_info(run_path: Path | None, runs_root: Path) -> dict[str, Any]:
 def epochs_done(run: RunDir, rows: list[dict[str, Any]]) -> int:
     """Finished epochs: the checkpoint's position; metrics rows also hold --eval-every rows
     inside epochs, so counting rows overstates it."""
-    from chargen.checkpoint import saved_position
+    from chargen.train.checkpoint import saved_position
 
     position = saved_position(run.checkpoint)
     if position is not None and isinstance(position.get("epoch"), int):

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from chargen.data.vocab import Vocab
 from chargen.errors import ConfigError, VocabError
-from chargen.vocab import Vocab
 
 # characters per compiled call: a fixed shape, so XLA compiles once. Each call costs about 1 ms
 # of dispatch, so 256 steps keep that under 10% of a one-sample chunk on a CPU.
@@ -233,7 +233,7 @@ class Sampler:
     def __init__(self, model: Any, vocab: Vocab, *, jit_compile: bool = True) -> None:
         import keras
 
-        from chargen.model import recurrent_layers
+        from chargen.model.build import recurrent_layers
 
         self.vocab = vocab
         self._embedding = model.get_layer("embedding")
@@ -251,7 +251,7 @@ class Sampler:
         self._n_states = [
             2 if isinstance(cell, keras.layers.LSTMCell) else 1 for cell in self._cells
         ]
-        from chargen.fast_layers import standard_cell
+        from chargen.model.fast_layers import standard_cell
 
         # plain LSTM layers straight into the logits: the layout of stacked_weights applies
         self._stacked = all(standard_cell(c) for c in self._cells) and not any(self._norms)
@@ -270,7 +270,7 @@ class Sampler:
         (a compiled loop of at most SPLIT_BATCH samples) stacks the matrices' column halves; the
         seed and uncompiled loops, where a batched product costs more than it saves, never do.
         """
-        from chargen.fast_layers import standard_cell
+        from chargen.model.fast_layers import standard_cell
 
         return [
             lstm_weights(cell, self._embedding.embeddings if i == 0 else None, split=split)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chargen.config import Config
 from chargen.errors import ConfigError, RunError
@@ -126,3 +128,26 @@ def read_run_config(run: RunDir) -> Config:
         return Config.from_dict(data, source=str(run.config))
     except ConfigError as exc:
         raise RunError(f"{run.config} is damaged or from another chargen version: {exc}") from exc
+
+
+def read_metrics(run: RunDir) -> list[dict[str, float]]:
+    """The rows of metrics.csv as numbers; an absent file means no epoch has finished yet."""
+    if not run.metrics.is_file():
+        return []
+    try:
+        with open(run.metrics, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        return [{k: float(v) for k, v in row.items()} for row in rows]
+    except (OSError, ValueError, TypeError) as exc:
+        raise RunError(f"cannot read {run.metrics}: {exc}") from exc
+
+
+def read_meta(run: RunDir) -> dict[str, Any]:
+    """run.json as a dict ({} when the run has none)."""
+    if not run.meta.is_file():
+        return {}
+    try:
+        data = json.loads(run.meta.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"cannot read {run.meta}: {exc}") from exc
+    return data if isinstance(data, dict) else {}

@@ -16,18 +16,20 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from chargen.accel import shard
-from chargen.checkpoint import save_checkpoint, stamp_h5, variables_nbytes
 from chargen.config import Config
-from chargen.controls import Progress, StopSignal, current_lr, step_callback
-from chargen.dataset import Prepared, count_windows, make_dataset, read_ids, steps_per_epoch
+from chargen.data.prepared import Prepared, count_windows, make_dataset, read_ids, steps_per_epoch
+from chargen.data.streams import stream_layout
 from chargen.errors import TrainingError
-from chargen.evaluate import make_scorer, split_loss
 from chargen.files import atomic_path, check_space
-from chargen.progress import Tracker
-from chargen.runs import RunDir
-from chargen.streams import evaluate_stateful, run_stateful_epoch, stream_layout
-from chargen.train_hooks import batch_callback, log_samples
+from chargen.model.score import make_scorer, split_loss
+from chargen.model.weights import stamp_h5
+from chargen.runs.rundir import RunDir
+from chargen.runtime import shard
+from chargen.train.checkpoint import save_checkpoint, variables_nbytes
+from chargen.train.controls import Progress, StopSignal, current_lr, step_callback
+from chargen.train.hooks import batch_callback, log_samples
+from chargen.train.report import Tracker
+from chargen.train.stateful import evaluate_stateful, run_stateful_epoch
 
 log = logging.getLogger("chargen.train")
 LN2 = math.log(2.0)
@@ -176,7 +178,7 @@ class Loop:
 
         def twin(streams: int) -> Any:
             """A stateful copy for `streams` rows: the val split is shorter than the train one."""
-            from chargen.model import build_model, model_kwargs
+            from chargen.model.build import build_model, model_kwargs
 
             other = build_model(**model_kwargs(c, len(self.prepared.vocab)), stateful_batch=streams)
             other.compile(loss=self.model.loss)

@@ -14,8 +14,7 @@ import numpy.typing as npt
 
 from chargen.errors import UsageProblem
 from chargen.files import atomic_path
-from chargen.runinfo import read_metrics
-from chargen.runs import RunDir
+from chargen.runs.rundir import RunDir, read_metrics
 
 LOSS_PNG = "loss.png"
 EMBEDDING_PNG = "embedding.png"
@@ -94,7 +93,7 @@ def plot_embedding(
 
 def plot_run(run: RunDir, out_dir: Path | None = None) -> list[Path]:
     """loss.png and embedding.png for a run (into the run directory unless `out_dir`)."""
-    from chargen.export import load_run_model
+    from chargen.tools.export import load_run_model
 
     target = out_dir if out_dir is not None else run.path
     written = [plot_losses(run, target / LOSS_PNG)]

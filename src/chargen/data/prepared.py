@@ -20,9 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from chargen import __version__
+from chargen.data.vocab import Vocab, count_chars
 from chargen.errors import CorpusError, RunError
 from chargen.files import atomic_path, check_space
-from chargen.vocab import Vocab, count_chars
 
 FORMAT = "chargen-prepared"
 VERSION = 1

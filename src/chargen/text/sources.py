@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from chargen.corpus import CleanOptions, CleanReport, Transform
-from chargen.document import Document, Opener, bytes_opener, file_opener
 from chargen.errors import CorpusError
 from chargen.files import atomic_path
-from chargen.words import gutenberg_bytes
+from chargen.text.clean import CleanOptions, CleanReport, Transform
+from chargen.text.document import Document, Opener, bytes_opener, file_opener
+from chargen.text.words import gutenberg_bytes
 
 GUTENBERG_URL = "https://www.gutenberg.org"
 DOC_SEPARATOR = "\n\n"  # between documents, after each one's final newline

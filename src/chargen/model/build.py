@@ -11,8 +11,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from chargen import fast_layers
 from chargen.errors import RunError
+from chargen.model import fast_layers
 
 
 def build_model(

@@ -13,17 +13,18 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from chargen import __version__
-from chargen.checkpoint import load_checkpoint
 from chargen.config import Config
-from chargen.controls import Progress, StopSignal
-from chargen.dataset import Prepared, check_fits
+from chargen.data.prepared import Prepared, check_fits
 from chargen.errors import ConfigError, RunError, TrainingError, UsageProblem
 from chargen.files import remove_stale_temporaries, write_text_atomic
-from chargen.lock import run_lock
-from chargen.loop import Hooks, Loop
-from chargen.progress import Progress as BatchProgress
-from chargen.runs import RunDir
-from chargen.train_hooks import TensorBoardWriter
+from chargen.runs.lock import run_lock
+from chargen.runs.rundir import RunDir
+from chargen.runtime import jit_mode
+from chargen.train.checkpoint import load_checkpoint
+from chargen.train.controls import Progress, StopSignal
+from chargen.train.hooks import TensorBoardWriter
+from chargen.train.loop import Hooks, Loop
+from chargen.train.report import Progress as BatchProgress
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
@@ -104,7 +105,7 @@ def resumed_precision(run: RunDir, requested: str | None) -> str | None:
     than plain Adam's, so a checkpoint only loads into a model built with the same precision.
     Runs recorded before this was written down take what is asked for.
     """
-    from chargen.runinfo import read_meta
+    from chargen.runs.rundir import read_meta
 
     meta = read_meta(run)
     if "mixed_precision" not in meta:
@@ -154,14 +155,14 @@ def train(
     """
     import keras
 
-    from chargen.accel import make_strategy, precision, resolve_shards
-    from chargen.model import build_model, compile_model, model_kwargs
+    from chargen.model.build import build_model, compile_model, model_kwargs
+    from chargen.runtime import make_strategy, precision, resolve_shards
 
     check_fits(prepared, config.seq_len)
     if resume:
         mixed_precision = resumed_precision(run, mixed_precision)
     if config.stateful:
-        from chargen.streams import check_streams
+        from chargen.data.streams import check_streams
 
         check_streams(prepared.sizes["train"], config.seq_len, config.batch_size)
     seed = config.rng_seed if config.rng_seed is not None else 0
@@ -194,7 +195,7 @@ def train(
                     learning_rate=config.learning_rate,
                     clip_norm=config.clip_norm,
                     # Keras runs no XLA under op determinism (and warns if asked to)
-                    jit_compile=_jit(config.jit_compile and not config.deterministic),
+                    jit_compile=jit_mode(config.jit_compile and not config.deterministic),
                     shards=resolve_shards(config.cpu_shards, config.batch_size),
                 )
             progress = Progress()
@@ -244,14 +245,6 @@ def train(
             handler.close()
 
 
-def _jit(wanted: bool) -> bool | str:
-    """XLA when asked for on a CPU; on a GPU Keras decides, since cuDNN kernels cannot be
-    compiled by XLA."""
-    from chargen.fast_layers import gpu_available
-
-    return "auto" if gpu_available() else wanted
-
-
 def _check_resumable(run: RunDir, prepared: Prepared) -> None:
     """The data must be the data the run started on; its vocabulary the run's vocabulary."""
     try:
@@ -263,7 +256,7 @@ def _check_resumable(run: RunDir, prepared: Prepared) -> None:
         raise RunError(f"{run.path} was written by an incompatible chargen version")
     if meta.get("source_sha256") != prepared.sha256:
         raise RunError(f"{prepared.path} holds other text than the run {run.path} was trained on")
-    from chargen.vocab import Vocab
+    from chargen.data.vocab import Vocab
 
     if Vocab.load(run.vocab) != prepared.vocab:
         raise RunError(f"{run.vocab} does not match the vocabulary of {prepared.path}")

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from chargen.errors import ConfigError, CorpusError
-from chargen.words import stopwords, to_words
+from chargen.text.words import stopwords, to_words
 
 # Punctuation NFKD does not reduce to ASCII; everything else non-ASCII is decomposed and
 # stripped of its accents, or dropped.
@@ -289,12 +289,3 @@ def normalise_seed(text: str, options: CleanOptions) -> str:
     if options.words_only and out and text[-1:].isspace():
         out += " "
     return out
-
-
-def clean_bytes(data: bytes, options: CleanOptions, *, source: str) -> CleanText:
-    """Clean a whole in-memory file; the same code path as a streamed one."""
-    from chargen.document import Document, bytes_opener
-
-    doc = Document(source, bytes_opener(data), options)
-    text = "".join(doc.chunks())
-    return CleanText(text, doc.report)

@@ -1,0 +1,1 @@
+"""Bytes to clean text: decoding, Project Gutenberg markers, cleaning, sources."""

@@ -1,0 +1,1 @@
+"""Commands around a run: evaluate, n-gram baselines, plots, export, info."""

@@ -1,0 +1,1 @@
+"""One training run: resume, the loop, checkpoints, schedules and reporting."""
