@@ -183,7 +183,8 @@ def bench_sample(
     all three one after the other: a burst of load on a shared machine, which can halve one
     sub-second run, then hits every figure alike instead of deciding a ratio.
     """
-    from chargen.generation.sampler import Sampler, Strategy
+    from chargen.generation.sampler import Sampler
+    from chargen.generation.strategy import Strategy
 
     vocab = len(prepared.vocab)
     ids = _ids(prepared, "val")

@@ -7,15 +7,9 @@ import tensorflow as tf
 
 from chargen.data.vocab import Vocab
 from chargen.errors import ConfigError, VocabError
-from chargen.generation.sampler import (
-    CHUNK,
-    SPLIT_BATCH,
-    Sampler,
-    Strategy,
-    lstm_step,
-    lstm_weights,
-    pick_next,
-)
+from chargen.generation.sampler import CHUNK, SPLIT_BATCH, Sampler
+from chargen.generation.steps import lstm_step, lstm_weights
+from chargen.generation.strategy import Strategy, pick_next
 from chargen.model.build import build_model
 
 LOGITS = np.array([1.0, 2.0, 3.0, 0.5, -1.0], dtype=np.float32)
@@ -210,7 +204,7 @@ def test_one_sample_follows_the_full_model_with_or_without_the_stacked_layout(
 
 def test_stacked_step_matches_layer_by_layer_steps(random_model) -> None:
     """stacked_step's logits and states equal lstm_step's layer by layer plus the Dense."""
-    from chargen.generation.sampler import stacked_step, stacked_weights
+    from chargen.generation.steps import stacked_step, stacked_weights
 
     model, vocab = random_model
     sampler = Sampler(model, vocab)

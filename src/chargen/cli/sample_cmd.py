@@ -93,7 +93,7 @@ def sample(
     raw_seed = "" if interactive else read_seed(seed_text, seed_file, sys.stdin)
     import_tensorflow()
     from chargen.generation.load import load_sampler, prepare_seed, seed_options
-    from chargen.generation.sampler import Strategy
+    from chargen.generation.strategy import Strategy
 
     strategies = [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
     if rng_seed is None:

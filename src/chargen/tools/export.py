@@ -54,7 +54,7 @@ def export_run(run: RunDir, fmt: str, out: Path) -> Path:
 def _save_generator(model: Any, vocab: Vocab, path: Path) -> None:
     import tensorflow as tf
 
-    from chargen.generation.sampler import Sampler, pick_next
+    from chargen.generation.sampler import Sampler
 
     sampler = Sampler(model, vocab, jit_compile=False)
     codepoints = [ord(c) for c in vocab.chars]
@@ -98,25 +98,11 @@ def _save_generator(model: Any, vocab: Vocab, path: Path) -> None:
             ]
             with tf.control_dependencies(checks):
                 ids = tf.identity(ids)
-            logits, states = sampler._prime(ids[None, :])
-            out = tf.TensorArray(tf.int32, size=length)
             rng = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
+            strategy = (tf.maximum(temperature, 1e-6), tf.constant(0), tf.constant(1.0))
             greedy = temperature <= 0.0
-            temp = tf.maximum(temperature, 1e-6)
-            weights = sampler._weights()
-            for t in tf.range(length):
-                step_seed = tf.stack([rng[0], rng[1] + t])
-                next_ids = pick_next(
-                    logits, temp, tf.constant(0), tf.constant(1.0), greedy, step_seed
-                )
-                out = out.write(t, next_ids[0])
-                new_logits, new_states = sampler._step(next_ids, states, weights)
-                # one sample: keep the static batch of 1 so the loop's shapes stay fixed
-                logits = tf.ensure_shape(new_logits, logits.shape)
-                states = [
-                    tf.ensure_shape(n, s.shape) for n, s in zip(new_states, states, strict=True)
-                ]
-            text = tf.strings.unicode_encode(tf.gather(self.chars, out.stack()), "UTF-8")
+            out = sampler.generate_ids(ids[None, :], length, (*strategy, greedy), rng)[0]
+            text = tf.strings.unicode_encode(tf.gather(self.chars, out), "UTF-8")
             return {"text": text}
 
     module = Generator()

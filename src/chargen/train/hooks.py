@@ -86,7 +86,8 @@ def log_samples(
 
     Not XLA-compiled: a compile per epoch would cost more than the sample.
     """
-    from chargen.generation.sampler import Sampler, Strategy
+    from chargen.generation.sampler import Sampler
+    from chargen.generation.strategy import Strategy
 
     sampler = Sampler(model, vocab, jit_compile=False)
     texts = {}
