@@ -35,10 +35,11 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests scripts
 	$(VENV)/bin/ruff check src tests scripts
 
-test: install
+# The linters first: CI (.ci/run) calls exactly `make test`.
+test: lint
 	$(PY) -m pytest -q
 
-test-fast: install
+test-fast: lint
 	$(PY) -m pytest -q -m "not slow"
 
 smoke: install
@@ -60,4 +61,4 @@ bench: $(BENCH_STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf runs .pytest_cache .ruff_cache build src/*.egg-info data/prepared
+	rm -rf runs .pytest_cache .ruff_cache build dist src/*.egg-info data/prepared

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,12 +17,60 @@ from click.testing import CliRunner
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CORPORA = SHARED / "corpora"
-WONDERLAND = CORPORA / "wonderland.txt"
-SHAKESPEARE = CORPORA / "tinyshakespeare.txt"
-MIRROR = SHARED / "gutenberg-mirror"
-NLTK_DATA = SHARED / "nltk_data"
+DATA = ROOT / "tests" / "data"  # what each file is and where it came from: data/SOURCES.md
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """tests/data unpacked into the files and folders the tests and chargen read."""
+
+    base: Path
+    wonderland: Path  # Gutenberg ebook #11 as published: header, book, footer, CRLF
+    shakespeare: Path  # the first 4,999 lines of tiny Shakespeare
+    mirror: Path  # a Project Gutenberg mirror holding ebook #11 (CHARGEN_CORPUS_MIRROR)
+    nltk_data: Path  # an NLTK data folder: English stopwords and four gutenberg texts
+
+
+def _gunzip(src: Path, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(gzip.decompress(src.read_bytes()))
+    return dest
+
+
+@functools.cache
+def shipped() -> Shipped:
+    """The shipped data, unpacked once per test session into a temporary folder.
+
+    A function rather than constants so that importing conftest writes nothing; test modules
+    call it at import (`WONDERLAND = shipped().wonderland`), paths stay fixed for the session
+    (exact messages quote them), and `pytest_unconfigure` removes the folder. The files are
+    made read-only: a test that altered one would change what every later test reads.
+    """
+    base = Path(tempfile.mkdtemp(prefix="chargen-tests-"))
+    wonderland = _gunzip(DATA / "wonderland.txt.gz", base / "corpora" / "wonderland.txt")
+    shakespeare = _gunzip(
+        DATA / "tinyshakespeare-head.txt.gz", base / "corpora" / "tinyshakespeare.txt"
+    )
+    mirror = base / "gutenberg-mirror"
+    (mirror / "cache" / "epub" / "11").mkdir(parents=True)
+    shutil.copyfile(wonderland, mirror / "cache" / "epub" / "11" / "pg11.txt")
+    # NLTK reads a plain folder (corpora/stopwords/english) as it reads the zip of that name.
+    nltk_data = base / "nltk_data"
+    (nltk_data / "corpora" / "stopwords").mkdir(parents=True)
+    for words in sorted((DATA / "stopwords").iterdir()):
+        shutil.copyfile(words, nltk_data / "corpora" / "stopwords" / words.name)
+    for book in sorted((DATA / "nltk_gutenberg").glob("*.txt.gz")):
+        _gunzip(book, nltk_data / "corpora" / "gutenberg" / book.name.removesuffix(".gz"))
+    for path in base.rglob("*"):
+        if path.is_file():
+            path.chmod(0o444)
+    return Shipped(base, wonderland, shakespeare, mirror, nltk_data)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if shipped.cache_info().currsize:
+        shutil.rmtree(shipped().base, ignore_errors=True)
+
 
 TINY_TEXT = (
     "Alice was beginning to get very tired of sitting by her sister on the bank,\n"
@@ -34,8 +87,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     for key in list(os.environ):
         if key.startswith("CHARGEN_"):
             monkeypatch.delenv(key)
-    monkeypatch.setenv("CHARGEN_CORPUS_MIRROR", str(MIRROR))
-    monkeypatch.setenv("NLTK_DATA", str(NLTK_DATA))
+    monkeypatch.setenv("CHARGEN_CORPUS_MIRROR", str(shipped().mirror))
+    monkeypatch.setenv("NLTK_DATA", str(shipped().nltk_data))
     monkeypatch.setenv("CHARGEN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CHARGEN_RUNS_DIR", str(tmp_path / "runs"))
     yield
@@ -81,7 +134,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory):
 
     base = tmp_path_factory.mktemp("trained")
     result = prepare_corpus(
-        str(WONDERLAND), CleanOptions(), val_fraction=0.1, data_dir=base / "data"
+        str(shipped().wonderland), CleanOptions(), val_fraction=0.1, data_dir=base / "data"
     )
     config = Config(
         layers=2,

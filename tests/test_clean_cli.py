@@ -10,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from chargen.cli import main
-from tests.conftest import WONDERLAND
+from tests.conftest import shipped
 from tests.gutenberg_fixtures import ERAS, era_bytes
+
+WONDERLAND = shipped().wonderland
 
 WONDERLAND_SUMMARY = (
     f'{WONDERLAND}: removed 31 header lines and 366 footer lines (start "*** START OF THIS '
@@ -133,8 +135,6 @@ def _write(p: Path, name: str, data: bytes) -> str:
 def test_bad_input_is_one_line_and_writes_nothing(
     runner: CliRunner, tmp_path: Path, make, extra: list[str], message: str
 ) -> None:
-    from tests.conftest import MIRROR
-
     work = tmp_path / "w"
     work.mkdir()
     spec = make(work)
@@ -148,9 +148,37 @@ def test_bad_input_is_one_line_and_writes_nothing(
         result = runner.invoke(main, [*command, "--corpus", spec, "--data-dir", str(data), *extra])
         assert result.exit_code == 2
         assert result.stdout == ""
-        assert result.stderr == f"Error: {message.format(p=work, m=MIRROR)}\n"
+        assert result.stderr == f"Error: {message.format(p=work, m=shipped().mirror)}\n"
         assert not out.exists() and not data.exists()
         assert sorted(work.rglob("*")) == before
+
+
+def test_a_gutenberg_id_without_network_is_one_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` on a machine with no network and no mirror: exit 2, one `Error:` line."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    def offline(url: str, timeout: float):
+        raise urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.delenv("CHARGEN_CORPUS_MIRROR")
+    data = tmp_path / "data"
+    for command in (["prepare", "--out", str(tmp_path / "a.h5")], ["train", "--config", "tiny"]):
+        result = runner.invoke(
+            main, [*command, "--corpus", "gutenberg:11", "--data-dir", str(data)]
+        )
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == (
+            "Error: cannot download ebook 11 from https://www.gutenberg.org/cache/epub/11/"
+            "pg11.txt: [Errno -3] Temporary failure in name resolution; set CHARGEN_CORPUS_MIRROR "
+            f"to a folder or URL holding cache/epub/11/pg11.txt, or save the ebook as "
+            f"{data}/gutenberg/pg11.txt\n"
+        )
+    assert not (tmp_path / "a.h5").exists() and not data.exists()
 
 
 def test_train_rejects_cleaning_flags_with_prepared_data(runner: CliRunner, tmp_path: Path) -> None:
@@ -267,10 +295,10 @@ def test_a_reader_that_stops_early_ends_clean_quietly() -> None:
     import subprocess
     import sys
 
-    from tests.conftest import ROOT, SHAKESPEARE
+    from tests.conftest import ROOT
 
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-m", "chargen", "clean", "--corpus", str(SHAKESPEARE)]
+    cmd = [sys.executable, "-m", "chargen", "clean", "--corpus", str(shipped().shakespeare)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline() == b"First Citizen:\n"

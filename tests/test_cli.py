@@ -8,7 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from chargen.cli import main
-from tests.conftest import WONDERLAND
+from tests.conftest import shipped
+
+WONDERLAND = shipped().wonderland
 
 
 def test_help_lists_commands(runner: CliRunner) -> None:

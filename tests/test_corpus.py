@@ -14,10 +14,11 @@ from chargen.errors import ConfigError, CorpusError
 from chargen.text import document
 from chargen.text.clean import CleanOptions, normalise_seed, to_ascii
 from chargen.text.document import Document, bytes_opener, clean_bytes
-from tests.conftest import ROOT, WONDERLAND
+from tests.conftest import ROOT, shipped
 from tests.gutenberg_fixtures import ERAS, era_bytes
 
 SRC = ROOT / "src"
+WONDERLAND = shipped().wonderland
 
 
 @pytest.mark.parametrize("era", sorted(ERAS))

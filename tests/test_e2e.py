@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import WONDERLAND
+from tests.conftest import shipped
+
+WONDERLAND = shipped().wonderland
 
 
 def chargen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

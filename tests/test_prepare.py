@@ -17,7 +17,9 @@ from chargen.errors import CorpusError, RunError
 from chargen.generation.load import seed_options
 from chargen.text.clean import CleanOptions
 from chargen.text.document import clean_bytes
-from tests.conftest import TINY_TEXT, WONDERLAND, flip_id_bytes
+from tests.conftest import TINY_TEXT, flip_id_bytes, shipped
+
+WONDERLAND = shipped().wonderland
 
 
 def test_prepared_ids_are_the_cleaned_text(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from chargen.errors import ConfigError
 from chargen.runtime import make_strategy, precision
+from tests.conftest import shipped
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +51,7 @@ print(json.dumps(out))
 
 @pytest.mark.slow
 def test_mirrored_on_two_logical_cpus_follows_single_device(tmp_path: Path) -> None:
-    wonderland = ROOT.parent / "shared" / "corpora" / "wonderland.txt"
+    wonderland = shipped().wonderland
     proc = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path), str(wonderland)],
         capture_output=True,
@@ -90,7 +91,7 @@ def test_multi_worker_on_two_local_processes_follows_single_device(tmp_path: Pat
     failed with this strategy before its first step (runtime._reduce_nested)."""
     import csv
 
-    wonderland = ROOT.parent / "shared" / "corpora" / "wonderland.txt"
+    wonderland = shipped().wonderland
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TF_CPP_MIN_LOG_LEVEL": "3"}
     data = tmp_path / "alice.h5"
     prep = [sys.executable, "-m", "chargen", "prepare", "--corpus", str(wonderland)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import http.client
 import os
 import re
 import shutil
@@ -63,6 +64,14 @@ def gutenberg_path(book_id: int, data_dir: Path) -> Path:
     return data_dir / "gutenberg" / f"pg{book_id}.txt"
 
 
+def _unreachable(book_id: int, url: str, reason: str, rel: str, cached: Path) -> CorpusError:
+    """Offline (or the server failing), say how to go on without gutenberg.org."""
+    return CorpusError(
+        f"cannot download ebook {book_id} from {url}: {reason}; set CHARGEN_CORPUS_MIRROR to "
+        f"a folder or URL holding {rel}, or save the ebook as {cached}"
+    )
+
+
 def fetch_gutenberg(book_id: int, *, data_dir: Path, mirror: str | None) -> Path:
     """The ebook's plain text, from the cache under data/ or downloaded once into it.
 
@@ -81,15 +90,15 @@ def fetch_gutenberg(book_id: int, *, data_dir: Path, mirror: str | None) -> Path
                 data = resp.read()
         except urllib.error.HTTPError as exc:
             exc.close()
-            raise CorpusError(
-                f"Project Gutenberg has no ebook {book_id} ({url}: HTTP {exc.code})"
-            ) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise CorpusError(
-                f"cannot download ebook {book_id} from {url}: {reason}; "
-                "set CHARGEN_CORPUS_MIRROR to a local mirror"
-            ) from exc
+            if exc.code in (404, 410):
+                raise CorpusError(
+                    f"Project Gutenberg has no ebook {book_id} ({url}: HTTP {exc.code})"
+                ) from exc
+            raise _unreachable(book_id, url, f"HTTP {exc.code}", rel, cached) from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            # one line whatever the reason: some carry newlines, some print as ''
+            reason = " ".join(str(getattr(exc, "reason", exc)).split()) or type(exc).__name__
+            raise _unreachable(book_id, url, reason, rel, cached) from exc
     else:
         local = Path(base) / rel
         if not local.is_file():
