@@ -38,12 +38,12 @@ from chargen.runtime import resolve_shards, tune_xla_for_training  # noqa: E402
 SHAKESPEARE = system.SHARED / "tinyshakespeare.txt"
 
 
-def prepare_shakespeare(work: Path) -> Any:
+def prepare_shakespeare(work: Path, corpus: Path = SHAKESPEARE) -> Any:
     from chargen.data.prepare import prepare_corpus
     from chargen.text.clean import CleanOptions
 
     result = prepare_corpus(
-        str(SHAKESPEARE), CleanOptions(), val_fraction=0.1, data_dir=work, out=work / "ts.h5"
+        str(corpus), CleanOptions(), val_fraction=0.1, data_dir=work, out=work / "ts.h5"
     )
     return result.prepared
 
@@ -108,14 +108,14 @@ print(json.dumps(bench.default_rate(prepared, load_config("default"), int(sys.ar
 """
 
 
-def sample_in_child(work: Path, quick: bool, xla_flags: str | None) -> Any:
+def sample_in_child(work: Path, quick: bool, xla_flags: str | None, corpus: Path) -> Any:
     """The sample section in a process with the XLA options this one started with (see
     `main`): the environment as it is now would pass the training options on."""
     import subprocess
 
     out = work / "sample.json"
     cmd = [sys.executable, __file__, "--sections", "sample", "--out", str(out)]
-    cmd += ["--work-dir", str(work)] + (["--quick"] if quick else [])
+    cmd += ["--work-dir", str(work), "--corpus", str(corpus)] + (["--quick"] if quick else [])
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     if xla_flags is not None:
         env["XLA_FLAGS"] = xla_flags
@@ -326,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--budget", type=float, help="seconds of training per model (quality)")
     parser.add_argument("--corpus-mb", type=int, help="synthetic corpus size for prepare")
+    parser.add_argument(
+        "--corpus", type=Path, default=SHAKESPEARE, help="text for train/sample/quality/gpu"
+    )
     parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated")
     parser.add_argument("--out", type=Path, default=Path("runs/bench.json"))
     parser.add_argument("--work-dir", type=Path, help="scratch space (default: a temp dir)")
@@ -344,13 +347,17 @@ def main(argv: list[str] | None = None) -> int:
     # sections the sample section runs in a child process of its own.
     others = [s for s in sections if s != "sample"]
     if not others:
-        results = run(sections, work, quick=quick, budget=budget, corpus_mb=corpus_mb)
+        results = run(
+            sections, work, quick=quick, budget=budget, corpus_mb=corpus_mb, corpus=args.corpus
+        )
     else:
         user_xla_flags = os.environ.get("XLA_FLAGS")
         tune_xla_for_training()
-        results = run(others, work, quick=quick, budget=budget, corpus_mb=corpus_mb)
+        results = run(
+            others, work, quick=quick, budget=budget, corpus_mb=corpus_mb, corpus=args.corpus
+        )
         if "sample" in sections:
-            results["sample"] = sample_in_child(work / "sample", quick, user_xla_flags)
+            results["sample"] = sample_in_child(work / "sample", quick, user_xla_flags, args.corpus)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(format_table(results))
@@ -359,14 +366,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(
-    sections: list[str], work: Path, *, quick: bool, budget: float, corpus_mb: int
+    sections: list[str],
+    work: Path,
+    *,
+    quick: bool,
+    budget: float,
+    corpus_mb: int,
+    corpus: Path = SHAKESPEARE,
 ) -> dict[str, Any]:
     import tensorflow as tf
 
     from chargen.config import load_config
 
     config = load_config("default")
-    prepared = prepare_shakespeare(work)
+    prepared = prepare_shakespeare(work, corpus)
     results: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -387,9 +400,9 @@ def run(
         results["quality"] = bench_quality(prepared, config, budget)
     big = work / "big.h5"
     if "prepare" in sections:
-        corpus = work / f"synthetic-{corpus_mb}mb.txt"
-        system.synthetic_corpus(corpus, corpus_mb)
-        results["prepare"] = system.measure_prepare(corpus, big)
+        synthetic = work / f"synthetic-{corpus_mb}mb.txt"
+        system.synthetic_corpus(synthetic, corpus_mb)
+        results["prepare"] = system.measure_prepare(synthetic, big)
     if "memory" in sections and big.is_file():
         results["memory"] = system.measure_train_memory(big, 5 if quick else 20)
     if "gpu" in sections:

@@ -17,6 +17,7 @@ import bench  # noqa: E402
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402
 from chargen import runtime  # noqa: E402
+from tests.conftest import shipped  # noqa: E402
 
 
 @pytest.fixture
@@ -112,6 +113,7 @@ def test_main_writes_json_and_rejects_unknown_sections(
     assert (
         bench.main(
             ["--quick", "--sections", "gpu", "--out", str(out), "--work-dir", str(tmp_path / "w")]
+            + ["--corpus", str(shipped().shakespeare)]
         )
         == 0
     )
@@ -164,16 +166,18 @@ def test_sample_child_gets_the_xla_options_the_bench_started_with(
     import subprocess
 
     seen: list[dict[str, str]] = []
+    corpus = tmp_path / "c.txt"
 
     def fake_run(cmd: list[str], **kw: object) -> None:
         seen.append(kw["env"])  # type: ignore[arg-type]
+        assert cmd[cmd.index("--corpus") + 1] == str(corpus)
         out = Path(cmd[cmd.index("--out") + 1])
         out.write_text(json.dumps({"sample": {"ok": 1}}))
 
     monkeypatch.setattr(subprocess, "run", fake_run)
     monkeypatch.setenv("XLA_FLAGS", " ".join(runtime.TRAINING_XLA_FLAGS))
     (tmp_path / "s").mkdir()
-    assert bench.sample_in_child(tmp_path / "s", True, None) == {"ok": 1}
+    assert bench.sample_in_child(tmp_path / "s", True, None, corpus) == {"ok": 1}
     assert "XLA_FLAGS" not in seen[-1]
-    assert bench.sample_in_child(tmp_path / "s", True, "--xla_dump_to=/x") == {"ok": 1}
+    assert bench.sample_in_child(tmp_path / "s", True, "--xla_dump_to=/x", corpus) == {"ok": 1}
     assert seen[-1]["XLA_FLAGS"] == "--xla_dump_to=/x"
