@@ -107,7 +107,9 @@ def test_train_then_sample(runner: CliRunner, tiny_corpus: Path, tmp_path: Path)
         "seconds",
         "step",
         "learning_rate",
+        "partial",
     }
+    assert [r["partial"] for r in rows] == ["0", "0"]
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["units"], config["seq_len"], config["rng_seed"]) == (16, 16, 4)
     for name in ("vocab.json", "best.weights.h5", "last.weights.h5", "train.log", "run.json"):

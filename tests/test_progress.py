@@ -49,6 +49,50 @@ def test_tracker_speed_and_eta() -> None:
     assert p.eta_s == (6 + 10) * 0.5  # rest of epoch 2 and all of epoch 3 at 0.5 s/step
 
 
+def test_eta_is_the_nearest_of_epochs_max_steps_and_max_time() -> None:
+    """A ten-minute budget on a corpus of long epochs shows ten minutes, not hours."""
+    now = [0.0]
+    seen: list[Progress] = []
+
+    def tracker(**budget: object) -> Tracker:
+        t = Tracker(seen.append, epochs=50, steps=1000, chars_per_step=1, clock=lambda: now[0])
+        for k, v in budget.items():
+            setattr(t, k, v)
+        return t
+
+    by_steps = tracker(steps_left=30)
+    by_steps.start_epoch(skip=100)  # a resumed epoch: its segment starts after step 100
+    now[0] += 2.0
+    for step in (101, 102, 103, 104):  # 4 steps in 2 s: 0.5 s per step
+        by_steps.batch_done(epoch=1, step=step, loss=1.0)
+    assert seen[-1].eta_s == (30 - 4) * 0.5
+    by_time = tracker(time_left=lambda: 600.0)
+    by_time.start_epoch()
+    now[0] += 1.0
+    by_time.batch_done(epoch=1, step=2, loss=1.0)
+    assert seen[-1].eta_s == 600.0
+    plain = tracker()
+    plain.start_epoch()
+    now[0] += 1.0
+    plain.batch_done(epoch=50, step=998, loss=1.0)
+    assert seen[-1].eta_s == pytest.approx(2 * 1.0 / 998)
+
+
+def test_progress_line_eta_follows_max_steps(
+    runner: CliRunner, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    env = {"CHARGEN_PROGRESS_INTERVAL": "0"}
+    args = ["--epochs", "50", "--max-steps", "5", "--json"]
+    result = _train(runner, tiny_corpus, tmp_path / "run", *args, env=env)
+    assert result.exit_code == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert [(e["epoch"], e["step"]) for e in progress] == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2)]
+    for done, e in enumerate(progress, start=1):
+        per_step = 8 * 16 / e["chars_per_s"]  # batch x seq_len characters a step
+        assert e["eta_s"] == pytest.approx((5 - done) * per_step, rel=1e-6)
+
+
 def _train(runner: CliRunner, corpus: Path, run_dir: Path, *extra: str, env=None):
     args = [
         "train", "--corpus", str(corpus), "--config", "tiny", "--epochs", "2",

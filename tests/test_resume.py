@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -47,13 +48,17 @@ def test_stop_and_resume_equals_uninterrupted(
     run = _run(tmp_path, "parts")
     first = train(replace(config, max_steps=7), tiny_prepared, run)
     assert first.stopped == "max_steps"
-    assert [s.step for s in first.history] == [4]
+    # the budget ends inside the epoch: the weights it ends on are measured (a partial row)
+    assert [(s.step, s.partial) for s in first.history] == [(4, 1), (7, 1)]
     second = train(replace(config, max_steps=20), tiny_prepared, run, resume=True)
     assert second.stopped == "max_steps"
+    assert [s.step for s in second.history][-2:] == [16, 20]  # 20 was measured already
     rest = train(config, tiny_prepared, run, resume=True)
     assert rest.stopped is None
-    assert _rows(run) == _rows(whole.run)
-    assert [s.step for s in rest.history] == [4, 8, 12, 15, 16, 20, 24, 28, 30]
+    # the budget row aside, row for row the uninterrupted run: it steered nothing
+    assert [r for r in _rows(run) if r["step"] != "7"] == _rows(whole.run)
+    assert [s.step for s in rest.history] == [4, 7, 8, 12, 15, 16, 20, 24, 28, 30]
+    assert [s.partial for s in rest.history if s.step in (15, 30)] == [0, 0]
     assert rest.history[-1].val_loss == pytest.approx(whole.history[-1].val_loss, rel=1e-5)
 
 
@@ -83,7 +88,26 @@ def test_resume_keeps_the_runs_mixed_precision(tmp_path, tiny_config, tiny_prepa
         train(config, tiny_prepared, run, resume=True, mixed_precision="bfloat16")
     rest = train(config, tiny_prepared, run, resume=True)
     assert rest.stopped is None
-    assert _rows(run) == _rows(whole.run)
+    assert [r for r in _rows(run) if r["step"] != "3"] == _rows(whole.run)
+
+
+def test_budget_rows_become_best_without_steering_training(
+    tmp_path, tiny_config, tiny_prepared
+) -> None:
+    """A budget's row is a real measurement: best.weights.h5 holds it when it is the best
+    row, and the `best` the CLI reports is that row."""
+    import h5py
+
+    run = _run(tmp_path, "b")
+    config = replace(tiny_config, epochs=3, learning_rate=0.05)
+    result = train(replace(config, max_steps=22), tiny_prepared, run)
+    assert result.stopped == "max_steps"
+    assert [(s.step, s.partial) for s in result.history] == [(15, 0), (22, 1)]
+    assert result.best is result.history[-1]  # still learning: the last weights are best
+    with h5py.File(run.best_weights) as best, h5py.File(run.last_weights) as last:
+        names: list[str] = []
+        best.visit(lambda n: names.append(n) if isinstance(best[n], h5py.Dataset) else None)
+        assert names and all((best[n][()] == last[n][()]).all() for n in names)
 
 
 def test_early_stopping_ends_with_a_checkpoint(tmp_path, tiny_config, tiny_prepared) -> None:
@@ -113,20 +137,32 @@ def test_cli_resume_refuses_model_changes(runner, tmp_path, tiny_config, tiny_pr
     )
 
 
-def test_cli_resume_of_a_finished_run_prints_only_the_error(
+def test_cli_resume_of_a_finished_run_succeeds_with_nothing_to_do(
     runner, tmp_path, tiny_config, tiny_prepared
 ) -> None:
-    """Refused from the checkpoint alone: no run header, no table, before any model is built."""
+    """A scheduler re-runs the same resume after a preemption: exit 0 whether or not the
+    previous attempt finished, decided from the checkpoint alone (no model is built), and
+    the run is left exactly as it was."""
     from chargen.cli import main
 
     run = _run(tmp_path, "f")
     train(tiny_config, tiny_prepared, run)
+    before = {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
     result = runner.invoke(main, ["train", "--resume", str(run.path)])
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert result.stderr == (
-        f"Error: run {run.path} already finished (1 epochs); raise --epochs to train on\n"
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"run {run.path} already finished 1 epoch; nothing to do (raise --epochs to train on)"
     )
+    assert lines[1].startswith("best val_bpc ") and lines[1].endswith(
+        f"at epoch 1; weights in {run.path}"
+    )
+    assert {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
+    again = runner.invoke(main, ["train", "--resume", str(run.path), "--json"])
+    assert again.exit_code == 0
+    events = [json.loads(line) for line in again.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["finished", "summary"]
+    assert events[0]["reason"] == "epochs" and events[1]["epochs"] == 1
     more = runner.invoke(main, ["train", "--resume", str(run.path), "--epochs", "2", "-q"])
     assert more.exit_code == 0, more.stderr
 
@@ -207,3 +243,53 @@ def test_a_stop_inside_an_epoch_saves_and_exits(tmp_path, tiny_prepared) -> None
     assert proc.returncode == 0, err
     assert "stopped at --max-steps 20" in out
     assert sorted(p.name for p in path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_ctrl_c_outside_the_loops_handler_exits_130_and_the_run_resumes(
+    runner, tmp_path, tiny_config, tiny_prepared, monkeypatch
+) -> None:
+    """Once the loop has removed its handler, Ctrl-C is a KeyboardInterrupt: one line, exit
+    130, and a resume that finds the run finished."""
+    from chargen.cli import main
+    from chargen.cli.train_report import TrainReport
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    run_dir = tmp_path / "k"
+    args = ["train", "--data", str(tiny_prepared.path), "--config", "tiny", "--units", "8"]
+    args += ["--seq-len", "16", "--batch-size", "8", "--epochs", "1", "--run-dir", str(run_dir)]
+    monkeypatch.setattr(TrainReport, "ending", interrupted)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 130
+    assert result.stderr == (
+        f"Error: interrupted; the run is resumable: chargen train --resume {run_dir}\n"
+    )
+    monkeypatch.undo()
+    again = runner.invoke(main, ["train", "--resume", str(run_dir)])
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.startswith(f"run {run_dir} already finished 1 epoch; nothing to do")
+
+
+def test_ctrl_c_during_the_last_checkpoint_write_is_saved_and_honoured(
+    tmp_path, tiny_config, tiny_prepared, monkeypatch
+) -> None:
+    """The loop's handler is still installed: the write completes, the run says it was
+    interrupted (exit 130 from the CLI), and the checkpoint it leaves is whole."""
+    from chargen.train import loop
+
+    original = loop.save_checkpoint
+
+    def save_and_interrupt(path, model, position, **kw):  # type: ignore[no-untyped-def]
+        if position["epoch"] == 1:  # the last write of a one-epoch run
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(path, model, position, **kw)
+
+    monkeypatch.setattr(loop, "save_checkpoint", save_and_interrupt)
+    run = _run(tmp_path, "c")
+    result = train(tiny_config, tiny_prepared, run)
+    assert (result.stopped, result.signum) == ("signal", signal.SIGINT)
+    assert [s.epoch for s in result.history] == [1]
+    monkeypatch.undo()
+    more = train(replace(tiny_config, epochs=2), tiny_prepared, run, resume=True)
+    assert [s.epoch for s in more.history] == [1, 2]

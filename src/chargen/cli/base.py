@@ -86,7 +86,6 @@ corpus_options = [
     click.option("--words-only", is_flag=True, help="Keep NLTK \\w+ tokens joined by spaces."),
     click.option("--drop-stopwords", metavar="LANG", help="Drop NLTK stopwords (--words-only)."),
 ]
-CLEAN_KEYS = ("ascii_", "min_char_count", "keep_chars", "words_only", "drop_stopwords")
 
 
 def clean_options(lowercase: bool | None, no_strip: bool, encoding: str | None, **kw: Any) -> Any:
@@ -112,6 +111,16 @@ def with_options(options: list[Any]) -> Any:
         return func
 
     return decorate
+
+
+def typed_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The options of `values` the user typed (command line or environment), not defaults:
+    a typed value overrides the preset even when it equals click's default."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    return {k: v for k, v in values.items() if ctx.get_parameter_source(k) in given}
 
 
 def corpus_mirror() -> str | None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import re
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,18 +9,16 @@ from typing import Any
 import click
 
 from chargen.cli.base import (
-    CLEAN_KEYS,
-    clean_options,
     corpus_mirror,
     corpus_options,
     data_dir_option,
-    json_line,
     main,
     runs_dir_option,
+    typed_options,
     with_options,
 )
 from chargen.cli.corpus_cmds import echo_prepare
-from chargen.errors import UsageProblem
+from chargen.cli.train_report import TrainReport
 from chargen.runtime import import_tensorflow
 
 
@@ -128,8 +122,6 @@ def train(
     run_dir: Path | None,
     resume: str | None,
     max_time_text: str | None,
-    no_strip: bool,
-    encoding: str | None,
     data_dir: Path,
     runs_dir: Path,
     distribute: str | None,
@@ -138,7 +130,7 @@ def train(
     as_json: bool,
     tensorboard: bool,
     sample_every: int | None,
-    **overrides: Any,
+    **options: Any,
 ) -> None:
     """Train a stacked LSTM; writes a run directory (config, vocab, weights, metrics, log).
 
@@ -149,247 +141,67 @@ def train(
       chargen train --corpus alice.txt --config tiny --json | jq -c 'select(.event=="epoch")'
     """
     import_tensorflow(training=True)
-    from dataclasses import replace
-
-    from chargen.config import load_config
-    from chargen.data.prepare import prepare_corpus
-    from chargen.data.prepared import check_fits, open_prepared, verify_ids
-    from chargen.runs.lock import check_unlocked
-    from chargen.runs.rundir import create_run_dir
-    from chargen.runtime import check_distribute
     from chargen.train.controls import parse_duration
-    from chargen.train.run import config_for_data
+    from chargen.train.plan import Finished, TrainRequest, plan_training
+    from chargen.train.run import TrainResult
     from chargen.train.run import train as run_training
 
-    corpus: str | tuple[str, ...] | None = None
-    if corpora:
-        corpus = corpora[0] if len(corpora) == 1 else corpora
+    typed = typed_options(options)
+    clean = {CLEAN_FIELDS[k]: typed.pop(k) for k in list(typed) if k in CLEAN_FIELDS}
+    if "strip" in clean:
+        clean["strip"] = not clean["strip"]  # the flag is --no-strip
     if max_time_text is not None:
-        overrides["max_time"] = parse_duration(max_time_text)
-    kw = {key: overrides.pop(key) for key in CLEAN_KEYS}
-    report = _TrainReport(quiet=quiet, as_json=as_json, tty=sys.stdout.isatty())
-    extras = {
-        "tensorboard": tensorboard,
-        "sample_every": sample_every or 0,
-        "distribute": distribute,
-        "mixed_precision": mixed_precision,
-    }
-    defaults = {"ascii_": False, "min_char_count": 1, "words_only": False}
-    given = [k for k in CLEAN_KEYS if kw[k] != defaults.get(k)]
-    given += ["no_strip"] * no_strip + ["encoding"] * (encoding is not None)
-    flags = ", ".join("--" + k.strip("_").replace("_", "-") for k in given)
-    if resume is not None and given:
-        raise UsageProblem(
-            f"{flags}: a resumed run keeps the cleaning options it was prepared with"
-        )
-    if resume is not None:
-        _resume(
-            resume,
-            corpus,
-            data,
-            config_name,
-            run_dir,
-            data_dir,
-            runs_dir,
-            overrides,
-            report,
-            extras,
-        )
-        return
-    if (corpus is None) == (data is None):
-        raise UsageProblem("give exactly one of --corpus and --data")
-    check_distribute(distribute)  # TF_CONFIG: before anything is prepared or created
-    if data is not None and given:
-        raise UsageProblem(f"{flags}: cleaning options apply to --corpus, not --data")
-    if run_dir is not None and run_dir.is_dir():
-        check_unlocked(run_dir)
-    config = load_config(config_name)
-    if overrides.get("units") is not None or overrides.get("layers") is not None:
-        config = dataclasses.replace(config, layer_units=None)  # typed sizes beat the preset's
-    config = config.replace(**overrides)
-    if config.rng_seed is None:
-        config = config.replace(rng_seed=secrets.randbelow(2**31))
-    if corpus is not None:
-        options = replace(clean_options(None, no_strip, encoding, **kw), lowercase=config.lowercase)
-        result = prepare_corpus(
-            corpus,
-            options,
-            val_fraction=config.val_fraction,
-            data_dir=data_dir,
-            mirror=corpus_mirror(),
-            seq_len=config.seq_len,
-        )
-        if not quiet:
-            echo_prepare(result, err=as_json)
-        prepared = result.prepared
-        stem = "corpus"
-        if isinstance(corpus, str):
-            stem = Path(corpus).stem if ":" not in corpus else corpus.replace(":", "-")
-            stem = re.sub(r"[^\w.-]+", "-", stem).strip("-.") or "corpus"  # globs, `-`
-    else:
-        assert data is not None
-        prepared = open_prepared(data)
-        verify_ids(data)  # a damaged file fails before a run directory exists
-        config = config_for_data(config, prepared, overrides)
-        stem = data.stem
-    check_fits(prepared, config.seq_len)  # before anything is written
-    run = create_run_dir(runs_dir, run_dir, stem)
-    _train_and_report(run_training, config, prepared, run, False, report, extras)
-
-
-def _train_and_report(
-    run_training: Any,
-    config: Any,
-    prepared: Any,
-    run: Any,
-    resume: bool,
-    report: _TrainReport,
-    extras: dict[str, Any],
-) -> None:
-    """Run training with the chosen report, then say how it ended and how to go on."""
-    import signal
-
-    report.start(run.path, resume=resume)
-    result_ = run_training(
-        config,
-        prepared,
-        run,
-        on_epoch=report.epoch,
-        on_batch=report.progress(),
+        typed["max_time"] = parse_duration(max_time_text)
+    report = TrainReport(quiet=quiet, as_json=as_json, tty=sys.stdout.isatty())
+    request = TrainRequest(
+        corpus=(corpora[0] if len(corpora) == 1 else corpora) or None,
+        data=data,
+        config_name=config_name,
+        run_dir=run_dir,
         resume=resume,
-        **extras,
+        config_flags=typed,
+        clean_flags=clean,
+        data_dir=data_dir,
+        runs_dir=runs_dir,
+        mirror=corpus_mirror(),
+        distribute=distribute,
+        mixed_precision=mixed_precision,
     )
-    report.summary(run.path, result_)
-    again = f"chargen train --resume {run.path}"
-    if result_.stopped == "signal":
-        name = signal.Signals(result_.signum).name if result_.signum else "a signal"
-        click.echo(f"Interrupted by {name}; checkpoint saved. Resume with: {again}", err=True)
-        sys.exit(143 if result_.signum == signal.SIGTERM else 130)
-    if result_.stopped == "max_steps":
-        click.echo(f"stopped at --max-steps {config.max_steps}; to go on: {again} --max-steps N")
-    elif result_.stopped == "max_time":
-        click.echo(f"stopped by --max-time; resume with: {again}")
-    elif result_.stopped == "early_stopping":
-        click.echo("stopped early: validation loss no longer improves")
+    shown = None if quiet else (lambda result: echo_prepare(result, err=as_json))
+    plan = plan_training(request, on_prepared=shown)
+    if isinstance(plan, Finished):
+        report.nothing_to_do(plan, TrainResult(plan.run, plan.history))
+        return
+    report.start(plan.run.path, resume=plan.resume)
+    try:
+        result = run_training(
+            plan.config,
+            plan.prepared,
+            plan.run,
+            on_epoch=report.epoch,
+            on_batch=report.progress(),
+            resume=plan.resume,
+            tensorboard=tensorboard,
+            sample_every=sample_every or 0,
+            distribute=distribute,
+            mixed_precision=plan.mixed_precision,
+        )
+        report.ending(plan.run.path, result, plan.config)
+    except KeyboardInterrupt:
+        # Outside the training loop's handler (model building, the last lines): every file
+        # is written atomically, so the run is as its last checkpoint left it.
+        again = f"chargen train --resume {plan.run.path}"
+        click.echo(f"Error: interrupted; the run is resumable: {again}", err=True)
+        sys.exit(130)
 
 
-def _resume(
-    resume: str,
-    corpus: str | tuple[str, ...] | None,
-    data: Path | None,
-    config_name: str | None,
-    run_dir: Path | None,
-    data_dir: Path,
-    runs_dir: Path,
-    overrides: dict[str, Any],
-    report: _TrainReport,
-    extras: dict[str, Any],
-) -> None:
-    from chargen.data.prepare import prepare_corpus
-    from chargen.data.prepared import open_prepared, verify_ids
-    from chargen.data.vocab import Vocab
-    from chargen.generation.load import seed_options
-    from chargen.runs.lock import check_unlocked
-    from chargen.runs.rundir import read_run_config, resolve_run
-    from chargen.tools.evaluate import run_prepared_path
-    from chargen.train.checkpoint import RESUMABLE_CHANGES, saved_position
-    from chargen.train.controls import Progress
-    from chargen.train.run import resumed_precision
-    from chargen.train.run import train as run_training
-
-    if config_name is not None or run_dir is not None or (corpus and data):
-        raise UsageProblem("--resume takes the run's own config; drop --config and --run-dir")
-    run = resolve_run(None if resume == "latest" else Path(resume), runs_dir)
-    check_unlocked(run.path)
-    saved = read_run_config(run)
-    for key, value in overrides.items():
-        if value is not None and key not in RESUMABLE_CHANGES and value != getattr(saved, key):
-            flag = "--" + key.replace("_", "-")
-            raise UsageProblem(
-                f"{flag} cannot change when resuming (the run has {getattr(saved, key)!r})"
-            )
-    config = saved.replace(**{k: v for k, v in overrides.items() if k in RESUMABLE_CHANGES})
-    extras["mixed_precision"] = resumed_precision(run, extras["mixed_precision"])
-    position = saved_position(run.checkpoint)
-    if position is not None:  # before any output or model building
-        Progress.from_dict(position).check_unfinished(run.path, config.epochs)
-    if corpus is not None:
-        options = seed_options(Vocab.load(run.vocab))  # the run's own cleaning options
-        prepared = prepare_corpus(
-            corpus,
-            options,
-            val_fraction=config.val_fraction,
-            data_dir=data_dir,
-            mirror=corpus_mirror(),
-        ).prepared
-    else:
-        prepared = open_prepared(data if data is not None else run_prepared_path(run))
-        verify_ids(prepared.path)
-    _train_and_report(run_training, config, prepared, run, True, report, extras)
-
-
-class _TrainReport:
-    """How `train` shows itself: a table (with a live progress line on a terminal, plain
-    periodic lines in a log), only the summary (--quiet), or JSON lines (--json)."""
-
-    def __init__(self, *, quiet: bool, as_json: bool, tty: bool) -> None:
-        self.quiet, self.as_json, self.tty = quiet, as_json, tty
-        self.live = False  # a \r progress line is on screen and must be cleared
-
-    def start(self, run_path: Path, *, resume: bool = False) -> None:
-        if self.as_json:
-            click.echo(json_line({"event": "start", "run": str(run_path), "resume": resume}))
-        elif not self.quiet:
-            click.echo(f"{'resuming ' if resume else ''}run directory: {run_path}")
-            click.echo("epoch  train_loss  val_loss  val_bpc  chars/s  seconds")
-
-    def progress(self) -> Any:
-        from chargen.train.report import Throttle, format_progress
-
-        if self.quiet:
-            return None
-        default = "0.2" if self.tty and not self.as_json else "30"
-        interval = float(os.environ.get("CHARGEN_PROGRESS_INTERVAL") or default)
-
-        def show(p: Any) -> None:
-            if self.as_json:
-                click.echo(json_line(p.to_dict()))
-            elif self.tty:
-                click.echo(f"\r{format_progress(p)}\x1b[K", nl=False)
-                self.live = True
-            else:
-                click.echo(format_progress(p))
-
-        return Throttle(show, interval)
-
-    def epoch(self, s: Any) -> None:
-        if self.live:
-            click.echo("\r\x1b[K", nl=False)
-            self.live = False
-        if self.as_json:
-            click.echo(json_line({"event": "epoch", **dataclasses.asdict(s)}))
-        elif not self.quiet:
-            click.echo(
-                f"{s.epoch:5d}  {s.train_loss:10.4f}  {s.val_loss:8.4f}  {s.val_bpc:7.3f}  "
-                f"{s.chars_per_s:7.0f}  {s.seconds:7.1f}"
-            )
-
-    def summary(self, run_path: Path, result: Any) -> None:
-        best = result.best
-        if best is None:
-            return
-        if self.as_json:
-            record = {
-                "event": "summary",
-                "run": str(run_path),
-                "epochs": len(result.history),
-                "best_epoch": best.epoch,
-                "best_val_loss": best.val_loss,
-                "best_val_bpc": best.val_bpc,
-                "seconds": sum(s.seconds for s in result.history),
-            }
-            click.echo(json_line(record))
-        else:
-            click.echo(
-                f"best val_bpc {best.val_bpc:.3f} at epoch {best.epoch}; weights in {run_path}"
-            )
+# Corpus flags that are CleanOptions fields rather than config keys (lowercase is a config key).
+CLEAN_FIELDS = {
+    "ascii_": "ascii",
+    "min_char_count": "min_char_count",
+    "keep_chars": "keep_chars",
+    "words_only": "words_only",
+    "drop_stopwords": "drop_stopwords",
+    "no_strip": "strip",
+    "encoding": "encoding",
+}

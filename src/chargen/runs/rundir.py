@@ -1,19 +1,30 @@
-"""Every path inside a run directory, and finding runs: one place that knows the layout."""
+"""Every path inside a run directory, finding runs, and the run's own files.
+
+The one owner of config.json, run.json and metrics.csv: every other module asks here, so the
+formats (docs/formats.md) are written and read in one place.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chargen import __version__
 from chargen.config import Config
+from chargen.data.vocab import Vocab
 from chargen.errors import ConfigError, RunError
+from chargen.files import write_text_atomic
+
+if TYPE_CHECKING:
+    from chargen.data.prepared import Prepared
 
 LATEST = "latest"
 
@@ -62,6 +73,35 @@ class RunDir:
             if candidate.is_file():
                 return candidate
         raise RunError(f"run directory {self.path} has no weights (best.weights.h5)")
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """One row of metrics.csv: losses in nats per character, bits per character, speed."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_bpc: float
+    chars_per_s: float  # timing column: differs between identical runs
+    seconds: float  # timing column: training seconds of the epoch so far
+    step: int = 0  # optimizer steps so far (unique per row; rows also come every --eval-every)
+    learning_rate: float = 0.0
+    # 1: the weights of an unfinished epoch (--eval-every, or a budget that ended inside it)
+    partial: int = 0
+
+
+METRIC_FIELDS = [f.name for f in fields(EpochStats)]
+
+
+def corpus_stem(corpus: str | tuple[str, ...] | None, data: Path | None = None) -> str:
+    """The corpus part of a default run name: `wonderland`, `gutenberg-11`, `corpus`."""
+    if data is not None:
+        return data.stem
+    if not isinstance(corpus, str):
+        return "corpus"
+    stem = Path(corpus).stem if ":" not in corpus else corpus.replace(":", "-")
+    return re.sub(r"[^\w.-]+", "-", stem).strip("-.") or "corpus"  # globs, `-`
 
 
 def default_run_name(corpus_stem: str, now: float | None = None) -> str:
@@ -151,3 +191,62 @@ def read_meta(run: RunDir) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RunError(f"cannot read {run.meta}: {exc}") from exc
     return data if isinstance(data, dict) else {}
+
+
+def write_run_header(
+    run: RunDir, config: Config, prepared: Prepared, *, mixed_precision: str | None = None
+) -> None:
+    """Everything sampling needs besides weights: resolved config, vocabulary, provenance;
+    and the compute dtype, which a resume must reuse."""
+    write_run_config(run, config)
+    prepared.vocab.save(run.vocab)
+    meta = {
+        "chargen_version": __version__,
+        "prepared": str(prepared.path),
+        "source_sha256": prepared.sha256,
+        "sources": json.loads(str(prepared.attrs.get("sources", "[]"))),
+        "sizes": prepared.sizes,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "mixed_precision": mixed_precision,
+    }
+    write_text_atomic(run.meta, json.dumps(meta, indent=2) + "\n")
+
+
+def write_run_config(run: RunDir, config: Config) -> None:
+    write_text_atomic(run.config, config.to_json())
+
+
+def write_metrics(run: RunDir, history: list[EpochStats]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=METRIC_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: _number(v) for k, v in asdict(row).items()})
+    write_text_atomic(run.metrics, buf.getvalue())
+
+
+def _number(value: Any) -> Any:
+    return f"{value:.6g}" if isinstance(value, float) else value
+
+
+def prepared_path(run: RunDir) -> Path:
+    """The prepared file a run was trained on, from run.json."""
+    value = read_meta(run).get("prepared")
+    if not isinstance(value, str) or not value:
+        raise RunError(f"cannot read {run.meta}; pass --data or --corpus")
+    return Path(value)
+
+
+def check_resumable(run: RunDir, prepared: Prepared) -> None:
+    """The data must be the data the run started on; its vocabulary the run's vocabulary."""
+    try:
+        meta = json.loads(run.meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"cannot read {run.meta}: the run directory is damaged") from exc
+    major = __version__.split(".")[0]
+    if not isinstance(meta, dict) or str(meta.get("chargen_version")).split(".")[0] != major:
+        raise RunError(f"{run.path} was written by an incompatible chargen version")
+    if meta.get("source_sha256") != prepared.sha256:
+        raise RunError(f"{prepared.path} holds other text than the run {run.path} was trained on")
+    if Vocab.load(run.vocab) != prepared.vocab:
+        raise RunError(f"{run.vocab} does not match the vocabulary of {prepared.path}")

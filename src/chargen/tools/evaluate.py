@@ -18,7 +18,7 @@ from chargen.data.prepared import open_prepared, read_ids
 from chargen.data.vocab import Vocab
 from chargen.errors import RunError
 from chargen.model.score import LN2, make_scorer, score_batches
-from chargen.runs.rundir import RunDir, read_meta, read_run_config
+from chargen.runs.rundir import prepared_path, read_meta, read_run_config
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def evaluate_run(
         ids, oov, oov_set = text_ids(text, vocab)
         label = source or "text"
     else:
-        path = data if data is not None else run_prepared_path(run)
+        path = data if data is not None else prepared_path(run)
         prepared = open_prepared(path)
         if data is None and read_meta(run).get("source_sha256") != prepared.sha256:
             # the file was prepared again from other text since: its val split is not the run's
@@ -130,14 +130,3 @@ def load_corpus_text(
     vocab = Vocab.load(run.vocab)
     corpus = load_corpus(spec, seed_options(vocab), data_dir=data_dir, mirror=mirror)
     return "".join(corpus.chunks())
-
-
-def run_prepared_path(run: RunDir) -> Path:
-    """The prepared file a run was trained on, from run.json."""
-    import json
-
-    try:
-        meta = json.loads(run.meta.read_text(encoding="utf-8"))
-        return Path(meta["prepared"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise RunError(f"cannot read {run.meta}; pass --data or --corpus") from exc

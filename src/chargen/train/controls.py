@@ -26,7 +26,8 @@ class Progress:
     global_step: int = 0
     loss_sum: float = 0.0  # train loss summed over the epoch's batches so far
     loss_count: int = 0
-    best_val: float = math.inf
+    best_val: float = math.inf  # best of the rows that drive early stopping and plateaus
+    best_saved: float = math.inf  # val loss of best.weights.h5: budget-end rows count too
     bad_evals: int = 0  # evaluations since best_val improved (early stopping)
     plateau_evals: int = 0  # evaluations since the last improvement or LR cut
     lr_scale: float = 1.0  # product of plateau cuts
@@ -40,10 +41,22 @@ class Progress:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Progress:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        known = {k: v for k, v in data.items() if k in names}
+        known.setdefault("best_saved", known.get("best_val", math.inf))  # older checkpoints
+        return cls(**known)
+
+    def finished(self, epochs: int, max_steps: int | None = None) -> str | None:
+        """Why there is nothing left to train (epochs, early_stopping, max_steps), or None."""
+        if self.stopped:
+            return self.stopped
+        if self.epoch >= epochs:
+            return "epochs"
+        if max_steps is not None and self.global_step >= max_steps:
+            return "max_steps"
+        return None
 
     def check_unfinished(self, run_path: Any, epochs: int) -> None:
-        """Refuse to resume a run that has nothing left to do, and say how to go on."""
+        """Refuse to train a run that has nothing left to do, and say how to go on."""
         if self.stopped or self.epoch >= epochs:
             raise RunError(
                 f"run {run_path} already finished ({self.stopped or f'{self.epoch} epochs'}); "

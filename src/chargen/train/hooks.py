@@ -20,16 +20,18 @@ SAMPLE_LENGTH = 200
 TENSORBOARD_DIR = "tensorboard"
 
 
-def batch_callback(tracker: Tracker, epoch: int) -> Any:
-    """A Keras callback feeding `tracker` after every batch of `fit` (epoch is 1-based)."""
+def batch_callback(tracker: Tracker, epoch: int, skip: int = 0) -> Any:
+    """A Keras callback feeding `tracker` after every batch of `fit` (epoch is 1-based; `fit`
+    counts from 0 in a resumed epoch that already trained `skip` batches)."""
     import keras
 
     class _Hook(keras.callbacks.Callback):
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-            tracker.start_epoch()
+            tracker.start_epoch(skip)
 
         def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-            tracker.batch_done(epoch, batch + 1, float((logs or {}).get("loss", float("nan"))))
+            loss = float((logs or {}).get("loss", float("nan")))
+            tracker.batch_done(epoch, skip + batch + 1, loss)
 
     return _Hook()
 

@@ -94,7 +94,12 @@ class Loop:
         if hooks.on_batch is not None:
             chars = self.batch * c.seq_len  # a split shorter than a batch gives one smaller
             tracker = Tracker(
-                hooks.on_batch, epochs=c.epochs, steps=self.steps, chars_per_step=chars
+                hooks.on_batch,
+                epochs=c.epochs,
+                steps=self.steps,
+                chars_per_step=chars,
+                steps_left=None if c.max_steps is None else c.max_steps - p.global_step,
+                time_left=None if c.max_time is None else self.time_left,
             )
         p.check_unfinished(self.run.path, c.epochs)
         log.info(
@@ -146,7 +151,7 @@ class Loop:
                     ).take(self.steps - skip)
                     callbacks = [callback]
                     if tracker is not None:
-                        callbacks.append(batch_callback(tracker, p.epoch + 1))
+                        callbacks.append(batch_callback(tracker, p.epoch + 1, skip))
                     self.model.fit(
                         shard(ds), epochs=1, shuffle=False, verbose=0, callbacks=callbacks
                     )
@@ -160,8 +165,27 @@ class Loop:
                 self.on_row(row)
                 self.observe(row, hooks)
             else:
-                self.save(last=True)  # stopped inside the epoch: signal, budget, early stop
+                self.end_inside_epoch()
         return reason or p.stopped
+
+    def end_inside_epoch(self) -> None:
+        """Stopped inside an epoch (signal, budget, early stop): checkpoint. A budget also
+        measures the weights it ends on, so the time spent since the last row is not lost:
+        a partial row, and `best` when they are best. A signal saves at once instead."""
+        p = self.progress
+        measured = bool(p.history) and p.history[-1]["step"] == p.global_step
+        budget = self.stop_reason() in ("max_steps", "max_time")
+        row = None
+        if budget and p.step_in_epoch and not measured:
+            row = self.evaluate(control=False)
+        self.save(last=True)
+        if row is not None:
+            self.on_row(row)
+
+    def time_left(self) -> float:
+        """Seconds of --max-time left (the progress line's ETA)."""
+        assert self.config.max_time is not None
+        return self.config.max_time - (time.monotonic() - self.started)
 
     def observe(self, row: dict[str, Any], hooks: Hooks) -> None:
         """Epoch-end extras that never affect training: TensorBoard and sample text."""
@@ -200,12 +224,18 @@ class Loop:
         if row is not None:
             self.on_row(row)
 
-    def evaluate(self) -> dict[str, Any]:
-        """Score the val split and append a metrics row; the caller checkpoints, then reports."""
+    def evaluate(self, *, control: bool = True) -> dict[str, Any]:
+        """Score the val split and append a metrics row; the caller checkpoints, then reports.
+
+        A row with `control` off (where a budget ends a run) leaves early stopping and the
+        plateau schedule alone, so a run stopped and resumed trains exactly as one that
+        was not; it still becomes best.weights.h5 when it is best.
+        """
         c, p = self.config, self.progress
         seconds = self.seconds()
         val = self.validation_loss()
-        improved = p.record_eval(val, c)
+        if control:
+            p.record_eval(val, c)
         chars = p.loss_count * self.batch * c.seq_len
         row = {
             "epoch": p.epoch + 1,
@@ -216,10 +246,12 @@ class Loop:
             "seconds": seconds,
             "step": p.global_step,
             "learning_rate": current_lr(self.model.optimizer),
+            "partial": int(p.step_in_epoch < self.steps),
         }
         p.history.append(row)
-        if improved:
+        if val < p.best_saved:
             self.save_weights(self.run.best_weights)
+            p.best_saved = val
         log.info(
             "epoch %d step %d: train_loss %.4f val_loss %.4f val_bpc %.4f %.0f chars/s %.1fs",
             *(row[k] for k in ("epoch", "step", "train_loss", "val_loss", "val_bpc")),

@@ -65,7 +65,12 @@ class Throttle:
 
 
 class Tracker:
-    """Turns (epoch, step, loss) into `Progress` with chars/s and an ETA for the whole run."""
+    """Turns (epoch, step, loss) into `Progress` with chars/s and an ETA for the whole run.
+
+    The ETA is the nearest end: the last epoch, `steps_left` more steps (--max-steps), or
+    `time_left()` seconds (--max-time); a ten-minute budget shows ten minutes, not the hours
+    its epochs would take.
+    """
 
     def __init__(
         self,
@@ -74,19 +79,29 @@ class Tracker:
         epochs: int,
         steps: int,
         chars_per_step: int,
+        steps_left: int | None = None,
+        time_left: Callable[[], float] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.on_batch, self.epochs, self.steps = on_batch, epochs, steps
         self.chars_per_step, self.clock = chars_per_step, clock
+        self.steps_left, self.time_left = steps_left, time_left
         self._start = 0.0
+        self._first = 0  # the step a resumed epoch's segment starts after
+        self._done = 0  # batches since the tracker was made, against steps_left
 
-    def start_epoch(self) -> None:
-        self._start = self.clock()
+    def start_epoch(self, skip: int = 0) -> None:
+        self._start, self._first = self.clock(), skip
 
     def batch_done(self, epoch: int, step: int, loss: float) -> None:
+        self._done += 1
         elapsed = max(self.clock() - self._start, 1e-9)
-        per_step = elapsed / step
-        left = (self.steps - step) + (self.epochs - epoch) * self.steps
+        per_step = elapsed / max(step - self._first, 1)
+        eta = ((self.steps - step) + (self.epochs - epoch) * self.steps) * per_step
+        if self.steps_left is not None:
+            eta = min(eta, max(self.steps_left - self._done, 0) * per_step)
+        if self.time_left is not None:
+            eta = min(eta, max(self.time_left(), 0.0))
         self.on_batch(
             Progress(
                 epoch=epoch,
@@ -95,6 +110,6 @@ class Tracker:
                 steps=self.steps,
                 loss=loss,
                 chars_per_s=self.chars_per_step / per_step,
-                eta_s=left * per_step,
+                eta_s=eta,
             )
         )

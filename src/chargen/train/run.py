@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import math
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from chargen import __version__
 from chargen.config import Config
 from chargen.data.prepared import Prepared, check_fits
 from chargen.errors import ConfigError, RunError, TrainingError, UsageProblem
-from chargen.files import remove_stale_temporaries, write_text_atomic
+from chargen.files import remove_stale_temporaries
 from chargen.runs.lock import run_lock
-from chargen.runs.rundir import RunDir
+from chargen.runs.rundir import (
+    EpochStats,
+    RunDir,
+    check_resumable,
+    read_meta,
+    write_metrics,
+    write_run_config,
+    write_run_header,
+)
 from chargen.runtime import jit_mode
 from chargen.train.checkpoint import load_checkpoint
 from chargen.train.controls import Progress, StopSignal
@@ -28,23 +32,6 @@ from chargen.train.report import Progress as BatchProgress
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
-
-
-@dataclass(frozen=True)
-class EpochStats:
-    """One row of metrics.csv: losses in nats per character, bits per character, speed."""
-
-    epoch: int
-    train_loss: float
-    val_loss: float
-    val_bpc: float
-    chars_per_s: float  # timing column: differs between identical runs
-    seconds: float  # timing column: training seconds of the epoch so far
-    step: int = 0  # optimizer steps so far (unique per row; rows also come every --eval-every)
-    learning_rate: float = 0.0
-
-
-METRIC_FIELDS = [f.name for f in fields(EpochStats)]
 
 
 @dataclass(frozen=True)
@@ -79,25 +66,6 @@ def config_for_data(config: Config, prepared: Prepared, given: Mapping[str, Any]
     return config.replace(**actual)
 
 
-def write_run_header(
-    run: RunDir, config: Config, prepared: Prepared, *, mixed_precision: str | None = None
-) -> None:
-    """Everything sampling needs besides weights: resolved config, vocabulary, provenance;
-    and the compute dtype, which a resume must reuse (resumed_precision)."""
-    write_text_atomic(run.config, config.to_json())
-    prepared.vocab.save(run.vocab)
-    meta = {
-        "chargen_version": __version__,
-        "prepared": str(prepared.path),
-        "source_sha256": prepared.sha256,
-        "sources": json.loads(str(prepared.attrs.get("sources", "[]"))),
-        "sizes": prepared.sizes,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "mixed_precision": mixed_precision,
-    }
-    write_text_atomic(run.meta, json.dumps(meta, indent=2) + "\n")
-
-
 def resumed_precision(run: RunDir, requested: str | None) -> str | None:
     """The compute dtype a resumed run continues in: the one it started with (run.json).
 
@@ -105,8 +73,6 @@ def resumed_precision(run: RunDir, requested: str | None) -> str | None:
     than plain Adam's, so a checkpoint only loads into a model built with the same precision.
     Runs recorded before this was written down take what is asked for.
     """
-    from chargen.runs.rundir import read_meta
-
     meta = read_meta(run)
     if "mixed_precision" not in meta:
         return requested
@@ -116,19 +82,6 @@ def resumed_precision(run: RunDir, requested: str | None) -> str | None:
             f"--mixed-precision cannot change when resuming (the run has {saved or 'float32'})"
         )
     return saved
-
-
-def write_metrics(run: RunDir, history: list[EpochStats]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=METRIC_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for row in history:
-        writer.writerow({k: _fmt(v) for k, v in asdict(row).items()})
-    write_text_atomic(run.metrics, buf.getvalue())
-
-
-def _fmt(value: Any) -> Any:
-    return f"{value:.6g}" if isinstance(value, float) else value
 
 
 def train(
@@ -176,8 +129,8 @@ def train(
         remove_stale_temporaries(run.path)
         try:
             if resume:
-                _check_resumable(run, prepared)
-                write_text_atomic(run.config, config.to_json())
+                check_resumable(run, prepared)
+                write_run_config(run, config)
             else:
                 write_run_header(run, config, prepared, mixed_precision=mixed_precision)
         except OSError as exc:
@@ -239,27 +192,12 @@ def train(
                 ),
             )
             history = [EpochStats(**r) for r in progress.history]
+            if reason is None and stop.signum is not None:
+                reason = "signal"  # it came during the last checkpoint: saved, and honoured
             return TrainResult(run, history, stopped=reason, signum=stop.signum)
         finally:
             logging.getLogger("chargen").removeHandler(handler)
             handler.close()
-
-
-def _check_resumable(run: RunDir, prepared: Prepared) -> None:
-    """The data must be the data the run started on; its vocabulary the run's vocabulary."""
-    try:
-        meta = json.loads(run.meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(f"cannot read {run.meta}: the run directory is damaged") from exc
-    major = __version__.split(".")[0]
-    if not isinstance(meta, dict) or str(meta.get("chargen_version")).split(".")[0] != major:
-        raise RunError(f"{run.path} was written by an incompatible chargen version")
-    if meta.get("source_sha256") != prepared.sha256:
-        raise RunError(f"{prepared.path} holds other text than the run {run.path} was trained on")
-    from chargen.data.vocab import Vocab
-
-    if Vocab.load(run.vocab) != prepared.vocab:
-        raise RunError(f"{run.vocab} does not match the vocabulary of {prepared.path}")
 
 
 def _attach_log(run: RunDir) -> logging.Handler:

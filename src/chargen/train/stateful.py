@@ -44,7 +44,7 @@ def run_stateful_epoch(
     if skip == 0:
         reset_states(model)
     if tracker is not None:
-        tracker.start_epoch()
+        tracker.start_epoch(skip)
     for cb in callbacks:
         cb.set_model(model)
     model.stop_training = False
