@@ -65,3 +65,50 @@ def test_baseline_cli(runner: CliRunner, tiny_corpus: Path, tmp_path: Path) -> N
     )
     bad = runner.invoke(main, ["baseline", "--data", str(out), "--order", "20"])
     assert (bad.exit_code, bad.stderr) == (2, "Error: order must be between 1 and 12, got 20\n")
+
+
+def test_baseline_corpus_scores_what_prepare_would(
+    runner: CliRunner, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    by_corpus = runner.invoke(
+        main,
+        ["baseline", "--corpus", str(tiny_corpus), "--order", "3", "--json",
+         "--data-dir", str(data_dir)],
+    )  # fmt: skip
+    assert by_corpus.exit_code == 0, by_corpus.stderr
+    record = json.loads(by_corpus.stdout)  # stdout is the one JSON object
+    assert "characters kept" in by_corpus.stderr
+    cached = Path(record["data"])
+    assert cached.parent == data_dir / "prepared"
+    by_data = runner.invoke(main, ["baseline", "--data", str(cached), "--order", "3", "--json"])
+    same = json.loads(by_data.stdout)
+    assert {k: v for k, v in same.items() if k != "seconds"} == {
+        k: v for k, v in record.items() if k != "seconds"
+    }
+    # the cleaning flags change what is prepared, and so the score
+    lower = runner.invoke(
+        main,
+        ["baseline", "--corpus", str(tiny_corpus), "--order", "3", "--json", "--lowercase",
+         "--data-dir", str(data_dir)],
+    )  # fmt: skip
+    assert lower.exit_code == 0, lower.stderr
+    assert json.loads(lower.stdout)["data"] != record["data"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--corpus", "X", "--data", "d.h5"], "give at most one of --corpus and --data"),
+        (["--corpus", "X", "--run", "runs/r"], "give at most one of --corpus and --run"),
+        (["--data", "d.h5", "--run", "runs/r"], "give at most one of --data and --run"),
+        (["--data", "d.h5", "--lowercase"], "--lowercase: these options apply to --corpus only"),
+        (
+            ["--run", "r", "--ascii", "--val-fraction", "0.2"],
+            "--val-fraction, --ascii: these options apply to --corpus only",
+        ),
+    ],
+)
+def test_baseline_names_its_data_once(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(main, ["baseline", *args])
+    assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")

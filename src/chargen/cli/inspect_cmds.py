@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
 from chargen.cli.base import (
+    clean_options,
     corpus_mirror,
+    corpus_options,
     data_dir_option,
     json_line,
     main,
     run_option,
     runs_dir_option,
+    typed_options,
+    with_options,
 )
 from chargen.errors import UsageProblem
 from chargen.runtime import import_tensorflow
@@ -38,31 +43,69 @@ def info(run_path: Path | None, as_json: bool, runs_dir: Path) -> None:
 
 @main.command()
 @click.option("--order", type=int, default=5, show_default=True, help="Characters of context + 1.")
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    help="Prepare this text (as prepare does, cached) and score its val split (repeatable).",
+)
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="A prepared .h5.")
 @run_option
+@click.option("--val-fraction", type=float, default=0.1, show_default=True, help="With --corpus.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@with_options(corpus_options)
+@data_dir_option
 @runs_dir_option
 def baseline(
-    order: int, data: Path | None, run_path: Path | None, as_json: bool, runs_dir: Path
+    order: int,
+    corpora: tuple[str, ...],
+    data: Path | None,
+    run_path: Path | None,
+    val_fraction: float,
+    as_json: bool,
+    data_dir: Path,
+    runs_dir: Path,
+    **cleaning: Any,
 ) -> None:
     """Score a smoothed character n-gram on the val split of the same prepared data.
 
-    Without --data, uses the prepared file of the run (default runs/latest).
+    With neither --corpus nor --data, uses the prepared file of the run (default
+    runs/latest).
 
     \b
       chargen baseline --order 5
+      chargen baseline --corpus wonderland.txt --order 3
       chargen baseline --data data/alice.h5 --order 3 --json
     """
+    from click.core import ParameterSource
+
     from chargen.data.prepared import open_prepared
     from chargen.tools.baseline import run_baseline
     from chargen.tools.info import run_info
 
-    if data is None:
-        prepared_path = run_info(run_path, runs_dir)["corpus"]["prepared"]
-        if not prepared_path:
-            raise UsageProblem("the run does not record its prepared file; pass --data")
-        data = Path(prepared_path)
-    prepared = open_prepared(data)
+    # CHARGEN_RUN in the environment is a default, not a conflict with --corpus or --data
+    run_typed = click.get_current_context().get_parameter_source("run_path") == (
+        ParameterSource.COMMANDLINE
+    )
+    if corpora and data is not None:
+        raise UsageProblem("give at most one of --corpus and --data")
+    if corpora:
+        if run_typed:
+            raise UsageProblem("give at most one of --corpus and --run")
+        prepared = _prepare_quietly(corpora, val_fraction, data_dir, cleaning)
+    else:
+        unused = list(typed_options({"val_fraction": val_fraction, **cleaning}))
+        if unused:
+            flags = ", ".join("--" + k.rstrip("_").replace("_", "-") for k in unused)
+            raise UsageProblem(f"{flags}: these options apply to --corpus only")
+        if data is None:
+            prepared_path = run_info(run_path, runs_dir)["corpus"]["prepared"]
+            if not prepared_path:
+                raise UsageProblem("the run does not record its prepared file; pass --data")
+            data = Path(prepared_path)
+        elif run_typed:
+            raise UsageProblem("give at most one of --data and --run")
+        prepared = open_prepared(data)
     result = run_baseline(prepared.path, order, len(prepared.vocab))
     if as_json:
         click.echo(json_line({"data": str(prepared.path), **dataclasses.asdict(result)}))
@@ -72,6 +115,23 @@ def baseline(
         f"(unigram {result.unigram_bpc:.4f}); {result.train_chars:,} train characters, "
         f"{result.seconds:.1f}s"
     )
+
+
+def _prepare_quietly(
+    corpora: tuple[str, ...], val_fraction: float, data_dir: Path, cleaning: dict[str, Any]
+) -> Any:
+    """Prepare (or reuse) the corpus exactly as `chargen prepare` would; its summary goes to
+    stderr so stdout stays the one result line (or JSON object)."""
+    from chargen.cli.corpus_cmds import echo_prepare
+    from chargen.data.prepare import prepare_corpus
+
+    options = clean_options(**cleaning)
+    spec = corpora[0] if len(corpora) == 1 else corpora
+    result = prepare_corpus(
+        spec, options, val_fraction=val_fraction, data_dir=data_dir, mirror=corpus_mirror()
+    )
+    echo_prepare(result, err=True)
+    return result.prepared
 
 
 @main.command()
