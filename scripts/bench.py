@@ -177,12 +177,14 @@ def bench_train(prepared: Any, config: Any, steps: int, repeats: int) -> dict[st
 def bench_sample(
     prepared: Any, config: Any, length: int, naive_length: int, rounds: int = 5
 ) -> dict[str, Any]:
-    """Naive re-feeding (tutorial) against the stateful sampler, one sample and a batch of 64.
+    """Naive re-feeding (tutorial) against the stateful samplers (compiled TensorFlow and
+    numpy), one sample and a batch of 64, and the float32 matrix-product bound of a step.
 
     Every figure is the best of `rounds` timed runs, baseline included, and each round times
-    all three one after the other: a burst of load on a shared machine, which can halve one
+    all of them one after the other: a burst of load on a shared machine, which can halve one
     sub-second run, then hits every figure alike instead of deciding a ratio.
     """
+    from chargen.generation.numpy_sampler import NumpySampler
     from chargen.generation.sampler import Sampler
     from chargen.generation.strategy import Strategy
 
@@ -190,7 +192,10 @@ def bench_sample(
     ids = _ids(prepared, "val")
     tutorial = base.tutorial_model(vocab)
     base.tutorial_sample(tutorial, ids[:100], vocab, 2)  # warm-up
-    sampler = Sampler(chargen_model(prepared, config), prepared.vocab)
+    model = chargen_model(prepared, config)
+    sampler = Sampler(model, prepared.vocab)
+    arrays = _numpy_arrays(model, config)
+    numpy_sampler = NumpySampler(arrays, prepared.vocab, cell=config.cell)
     seed_text = prepared.vocab.decode(ids[:100])
     runs = {
         "naive_tutorial": (
@@ -204,6 +209,12 @@ def bench_sample(
             n * length,
             lambda n=n: sampler.generate(seed_text, length, Strategy(), num_samples=n),
         )
+        # a quarter of the length: the same per-step cost, a quarter of the wait
+        runs[f"numpy_{n}"] = (
+            n * (length // 4),
+            lambda n=n: numpy_sampler.generate(seed_text, length // 4, Strategy(), num_samples=n),
+        )
+    runs["matmul_bound_64"] = (64 * 200, lambda: _step_products(arrays, 64, 200))
     best = dict.fromkeys(runs, math.inf)
     for _ in range(rounds):
         for name, (_, run) in runs.items():
@@ -218,8 +229,72 @@ def bench_sample(
         "ratios": {
             "sample_1_vs_naive": rates["chargen_1"] / rates["naive_tutorial"],
             "sample_64_vs_1": rates["chargen_64"] / rates["chargen_1"],
+            "numpy_1_vs_naive": rates["numpy_1"] / rates["naive_tutorial"],
+            "numpy_1_vs_tensorflow": rates["numpy_1"] / rates["chargen_1"],
+            "numpy_64_vs_matmul_bound": rates["numpy_64"] / rates["matmul_bound_64"],
         },
     }
+
+
+def _numpy_arrays(model: Any, config: Any) -> dict[str, Any]:
+    """The model's weights as the numpy sampler reads them: through a saved weights file."""
+    from chargen.model.weights import read_arrays
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.weights.h5"
+        model.save_weights(path)
+        return read_arrays(
+            path, cell=config.cell, layer_sizes=config.layer_sizes, layer_norm=config.layer_norm
+        )
+
+
+def _step_products(arrays: dict[str, Any], batch: int, steps: int) -> None:
+    """Only the float32 matrix products of `steps` sampling steps at `batch` samples (each
+    layer's input and recurrent kernels, the logits): the bound on any sampler's step."""
+    import numpy as np
+
+    mats = [m for kernel, recurrent, _ in arrays["recurrent"] for m in (kernel, recurrent)][1:]
+    mats.append(arrays["dense"][0])
+    inputs = [np.ones((batch, m.shape[0]), np.float32) for m in mats]
+    for _ in range(steps):
+        for x, m in zip(inputs, mats, strict=True):
+            x @ m
+
+
+def bench_cli_sample(
+    prepared: Any, work: Path, length: int = 200, preset: str = "default"
+) -> dict[str, Any]:
+    """`chargen sample --length N` as a user runs it, a fresh process per call, on a run of
+    a preset (one training step: speed does not depend on the weights): seconds
+    to the first character and end to end, per backend, best of three."""
+    import subprocess
+
+    run = work / "cli-run"
+    cli = [sys.executable, "-m", "chargen"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    subprocess.run(
+        [*cli, "train", "--data", str(prepared.path), "--config", preset, "--max-steps", "1",
+         "--run-dir", str(run), "--quiet", "--runs-dir", str(work / "runs")],
+        check=True, env=env, capture_output=True,
+    )  # fmt: skip
+    out: dict[str, Any] = {"length": length}
+    seed = prepared.vocab.decode(_ids(prepared, "val")[:20])
+    for backend in ("numpy", "tensorflow"):
+        cmd = [*cli, "sample", "--run", str(run), "--seed", seed, "--length", str(length),
+               "--backend", backend, "--rng-seed", "1"]  # fmt: skip
+        first, total = math.inf, math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            with subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env) as proc:
+                assert proc.stdout is not None
+                proc.stdout.read(1)
+                first = min(first, time.perf_counter() - start)
+                proc.stdout.read()
+            if proc.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}")
+            total = min(total, time.perf_counter() - start)
+        out[backend] = {"first_char_s": first, "end_to_end_s": total}
+    return out
 
 
 def bench_quality(prepared: Any, config: Any, budget: float) -> dict[str, Any]:
@@ -396,6 +471,7 @@ def run(
         results["sample"] = bench_sample(
             prepared, config, 2048, 5 if quick else 20, 3 if quick else 5
         )
+        results["sample"]["cli"] = bench_cli_sample(prepared, work)
     if "quality" in sections:
         results["quality"] = bench_quality(prepared, config, budget)
     big = work / "big.h5"

@@ -79,8 +79,20 @@ def test_bench_train_and_sample_report_ratios(prepared, tiny_config) -> None:
     assert set(train["ratios"]) >= {"train_vs_tutorial", "train_vs_keras_plain"}
     assert ("torch" in train["chars_per_s"]) == base.torch_available()
     sample = bench.bench_sample(prepared, tiny_config, length=64, naive_length=2)
-    assert set(sample["chars_per_s"]) == {"naive_tutorial", "chargen_1", "chargen_64"}
+    assert set(sample["chars_per_s"]) == {
+        "naive_tutorial", "chargen_1", "chargen_64", "numpy_1", "numpy_64", "matmul_bound_64"
+    }  # fmt: skip
+    assert 0 < sample["ratios"]["numpy_64_vs_matmul_bound"]
     assert all(v > 0 for v in sample["chars_per_s"].values())
+
+
+@pytest.mark.slow
+def test_bench_cli_sample_times_both_backends(prepared, tmp_path: Path) -> None:
+    out = bench.bench_cli_sample(prepared, tmp_path, length=20, preset="tiny")
+    for backend in ("numpy", "tensorflow"):
+        assert 0 < out[backend]["first_char_s"] <= out[backend]["end_to_end_s"]
+    # the numpy path imports no TensorFlow: whatever the machine, it starts sooner
+    assert out["numpy"]["end_to_end_s"] < out["tensorflow"]["end_to_end_s"]
 
 
 def test_format_table_marks_targets() -> None:

@@ -16,7 +16,7 @@ from chargen.cli.base import (
     runs_dir_option,
 )
 from chargen.errors import ChargenError, UsageProblem
-from chargen.runtime import import_tensorflow
+from chargen.runtime import SAMPLE_BACKENDS, import_tensorflow, sample_backend
 
 
 @main.command()
@@ -45,6 +45,22 @@ from chargen.runtime import import_tensorflow
     help="Write the text to FILE (atomically) instead of stdout.",
 )
 @click.option("--interactive", is_flag=True, help="Prompt for seeds until an empty line or EOF.")
+@click.option(
+    "--seed-from-corpus",
+    is_flag=True,
+    help="Prime with a random passage of the run's val split (by --rng-seed; shown on stderr).",
+)
+@click.option(
+    "--seed-length", type=int, default=100, show_default=True, help="With --seed-from-corpus."
+)
+@click.option(
+    "--backend",
+    type=click.Choice(SAMPLE_BACKENDS),
+    default="auto",
+    envvar="CHARGEN_SAMPLE_BACKEND",
+    show_default=True,
+    help="numpy (no TensorFlow; auto on a CPU) or tensorflow (compiled; auto on a GPU).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per sample.")
 @runs_dir_option
 def sample(
@@ -62,6 +78,9 @@ def sample(
     include_seed: bool,
     output: Path | None,
     interactive: bool,
+    seed_from_corpus: bool,
+    seed_length: int,
+    backend: str,
     as_json: bool,
     runs_dir: Path,
 ) -> None:
@@ -73,6 +92,7 @@ def sample(
       echo "ROMEO:" | chargen sample --seed - --top-n 5 --output romeo.txt
       chargen sample --run runs/latest --seed-file prime.txt --argmax --json
       chargen sample --interactive --length 200
+      chargen sample --seed-from-corpus --seed-length 60 --rng-seed 7
     """
     from chargen.errors import ConfigError
     from chargen.generation.session import SampleJob, parse_temperatures, read_seed
@@ -90,15 +110,28 @@ def sample(
     temperatures = [0.0] if argmax else parse_temperatures(temperature)
     if interactive and (seed_text is not None or seed_file is not None or output is not None):
         raise UsageProblem("--interactive reads seeds from the prompt; drop --seed/--output")
-    raw_seed = "" if interactive else read_seed(seed_text, seed_file, sys.stdin)
-    import_tensorflow()
-    from chargen.generation.load import load_sampler, prepare_seed, seed_options
+    if seed_from_corpus and (interactive or seed_text is not None or seed_file is not None):
+        raise UsageProblem(
+            "--seed-from-corpus is the seed; drop --seed, --seed-file and --interactive"
+        )
+    source = click.get_current_context().get_parameter_source("seed_length")
+    if source is ParameterSource.COMMANDLINE and not seed_from_corpus:
+        raise UsageProblem("--seed-length applies to --seed-from-corpus")
+    raw_seed = "" if interactive or seed_from_corpus else read_seed(seed_text, seed_file, sys.stdin)
+    backend = sample_backend(backend)
+    if backend == "tensorflow":
+        import_tensorflow()
+    from chargen.generation.load import corpus_seed, load_sampler, prepare_seed, seed_options
     from chargen.generation.strategy import Strategy
 
     strategies = [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
     if rng_seed is None:
         rng_seed = secrets.randbelow(2**31)
-    run, sampler, seed = load_sampler(run_path, runs_dir, raw_seed)
+    run, sampler, seed = load_sampler(run_path, runs_dir, raw_seed, backend=backend)
+    if seed_from_corpus:
+        seed = corpus_seed(run, sampler.vocab, seed_length, rng_seed)
+        if not as_json:  # the JSON objects carry it as "seed"
+            click.echo(f"seed: {seed!r}", err=True)
     job = SampleJob(
         run=str(run.path), sampler=sampler, length=length, strategies=strategies,
         num_samples=num_samples, rng_seed=rng_seed, stop_at=stop_at,

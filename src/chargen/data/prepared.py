@@ -251,7 +251,7 @@ def iter_batches(
     n_windows = count_windows(n - phase, seq_len)
     if n_windows < batch_size:
         if skip == 0 and n_windows > 0:
-            block = _read(path, split, phase, phase + n_windows * seq_len + 1)
+            block = read_range(path, split, phase, phase + n_windows * seq_len + 1)
             yield _windows(block, seq_len, n_windows)
         return
     per_pool = max(batch_size, POOL_CHARS // seq_len)
@@ -263,7 +263,7 @@ def iter_batches(
     for first in pools:
         count = min(per_pool, n_windows - first)
         start = phase + first * seq_len
-        block = _read(path, split, start, start + count * seq_len + 1)
+        block = read_range(path, split, start, start + count * seq_len + 1)
         win = _windows(block, seq_len, count)
         if shuffle:
             win = win[rng.permutation(count)]
@@ -283,8 +283,9 @@ def iter_batches(
         yield np.concatenate(pending)
 
 
-def _read(path: Path, split: str, start: int, stop: int) -> npt.NDArray[np.int32]:
-    """One pool of ids, the file open only while it is read.
+def read_range(path: Path, split: str, start: int, stop: int) -> npt.NDArray[np.int32]:
+    """Ids [start, stop) of a split (one pool in training), the file open only while it is
+    read.
 
     Why: the generator must hold no h5py object across `yield`, not even a closed file (a
     `with h5py.File(...) as h5` leaves `h5` bound). When tf.data drops the iterator it frees
@@ -298,7 +299,7 @@ def _read(path: Path, split: str, start: int, stop: int) -> npt.NDArray[np.int32
 
 
 def split_size(path: Path, split: str) -> int:
-    """Ids in a split; generators call it so the file lives in a frame of its own (`_read`)."""
+    """Ids in a split; generators call it so the file lives in a frame of its own (`read_range`)."""
     with h5py.File(path, "r") as h5:
         return int(h5[split].shape[0])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -57,3 +58,51 @@ def verify_h5(path: Path, *, vocab_json: str | None = None) -> None:
         and str(vocab_sha) != text_sha256(vocab_json)
     ):
         raise RunError(f"{path} was trained with another vocabulary than this run's vocab.json")
+
+
+def read_arrays(
+    path: Path, *, cell: str, layer_sizes: list[int], layer_norm: bool
+) -> dict[str, Any]:
+    """The model's arrays straight from a Keras .weights.h5, without Keras.
+
+    Keras names each layer's group by its class in snake case, numbered in model order
+    (`lstm`, `lstm_1`, ...; `layer_normalization`, ...; `embedding`, `dense`), and each
+    layer's variables in creation order. Shapes are checked against the run's config, so a
+    file for another architecture is a RunError, never a wrong answer.
+    """
+
+    def group(kind: str, i: int) -> str:
+        return kind if i == 0 else f"{kind}_{i}"
+
+    def arrays(h5: h5py.File, name: str, count: int) -> list[np.ndarray]:
+        try:
+            return [np.asarray(h5[f"layers/{name}/vars/{k}"][()], np.float32) for k in range(count)]
+        except KeyError:
+            raise RunError(
+                f"{path}: no weights for layer {name!r}; not the model in the run's config"
+            ) from None
+
+    try:
+        with h5py.File(path, "r") as h5:
+            embedding = arrays(h5, "embedding", 1)[0]
+            recurrent = [arrays(h5, f"{group(cell, i)}/cell", 3) for i in range(len(layer_sizes))]
+            norms = (
+                [arrays(h5, group("layer_normalization", i), 2) for i in range(len(layer_sizes))]
+                if layer_norm
+                else []
+            )
+            dense = arrays(h5, "dense", 2)
+            extra = f"layers/{group(cell, len(layer_sizes))}" in h5
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise RunError(f"{path} is not a readable HDF5 file (truncated or damaged?)") from exc
+    gates = {"lstm": 4, "gru": 3}[cell]
+    width = embedding.shape[1]
+    for (kernel, rec, _), units in zip(recurrent, layer_sizes, strict=True):
+        if extra or kernel.shape != (width, gates * units) or rec.shape != (units, gates * units):
+            raise RunError(
+                f"{path}: its {cell} layers do not match the run's config ({cell} x {layer_sizes})"
+            )
+        width = units
+    if dense[0].shape != (width, embedding.shape[0]):
+        raise RunError(f"{path}: its output layer does not match the vocabulary")
+    return {"embedding": embedding, "recurrent": recurrent, "norms": norms, "dense": dense}
