@@ -140,3 +140,49 @@ def test_too_little_space_is_refused_before_hdf5_writes(tmp_path: Path, monkeypa
         "free); the previous checkpoint is kept"
     )
     assert path.read_bytes() == before
+
+
+def test_a_budget_schedule_is_a_cosine_to_a_tenth() -> None:
+    config = Config(learning_rate=0.01, max_steps=100, lr_schedule="cosine")
+    assert config.budget_schedule
+    rate = [learning_rate(config, Progress(), used) for used in (0.0, 0.5, 1.0, 1.7)]
+    assert rate == pytest.approx([0.01, 0.0055, 0.001, 0.001])
+    warm = Config(learning_rate=0.01, max_time=60.0, warmup_steps=4)
+    assert learning_rate(warm, Progress(global_step=1), 0.5) == pytest.approx(0.0055 / 2)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, False),
+        ({"max_time": 600.0}, True),  # auto: a time budget anneals to its end
+        ({"max_steps": 100}, False),  # a step cap alone is a stop, not a schedule
+        ({"max_time": 600.0, "lr_decay": 0.9}, False),  # the user's own schedule stands
+        ({"max_time": 600.0, "lr_plateau_patience": 2}, False),
+        ({"max_time": 600.0, "lr_schedule": "constant"}, False),
+        ({"max_steps": 100, "lr_schedule": "cosine"}, True),
+    ],
+)
+def test_when_the_budget_schedules_the_rate(fields: dict, expected: bool) -> None:
+    assert Config(**fields).budget_schedule is expected
+
+
+def test_a_cosine_needs_a_budget() -> None:
+    with pytest.raises(ConfigError, match="^lr_schedule 'cosine' decays over a budget"):
+        Config(lr_schedule="cosine")
+    with pytest.raises(ConfigError, match="^lr_schedule must be one of auto, constant, cosine"):
+        Config(lr_schedule="linear")
+
+
+def test_training_on_a_step_budget_follows_the_cosine(tmp_path, tiny_config, tiny_prepared):
+    from dataclasses import replace
+
+    from chargen.runs.rundir import create_run_dir
+    from chargen.train.run import train
+
+    config = replace(tiny_config, epochs=3, steps_per_epoch=4, max_steps=12, lr_schedule="cosine")
+    result = train(config, tiny_prepared, create_run_dir(tmp_path / "runs", tmp_path / "r", "t"))
+    # each row shows the rate of its epoch's last step (global step 3, 7, 11 of 12)
+    expected = [learning_rate(config, Progress(), g / 12) for g in (3, 7, 11)]
+    assert [s.learning_rate for s in result.history] == pytest.approx(expected, rel=1e-5)
+    assert expected[0] > expected[1] > expected[2] > 0.001

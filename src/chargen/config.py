@@ -19,6 +19,9 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 CELLS = ("lstm", "gru")
 
 
+LR_SCHEDULES = ("auto", "constant", "cosine")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """Every hyperparameter of a run; the TOML keys, fields and flags share these names."""
@@ -58,6 +61,9 @@ class Config:
     lr_decay: float = 1.0
     lr_plateau_patience: int | None = None
     lr_plateau_factor: float = 0.5
+    # "auto": cosine decay over the --max-time budget when no other schedule is set, else
+    # constant; "cosine": over --max-time and/or --max-steps; "constant"
+    lr_schedule: str = "auto"
     deterministic: bool = False
 
     def __post_init__(self) -> None:
@@ -112,6 +118,14 @@ class Config:
             raise ConfigError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
         if not 0.0 < self.lr_decay <= 1.0:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(
+                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
+            )
+        if self.lr_schedule == "cosine" and self.max_time is None and self.max_steps is None:
+            raise ConfigError(
+                "lr_schedule 'cosine' decays over a budget: give max_time or max_steps"
+            )
         if not 0.0 < self.lr_plateau_factor < 1.0:
             raise ConfigError(f"lr_plateau_factor must be in (0, 1), got {self.lr_plateau_factor}")
         if not 0.0 <= self.dropout < 1.0:
@@ -124,6 +138,18 @@ class Config:
             raise ConfigError(f"clip_norm must be >= 0 (0 disables clipping), got {self.clip_norm}")
         if self.rng_seed is not None and not 0 <= self.rng_seed < 2**31:
             raise ConfigError(f"rng_seed must be in [0, 2**31), got {self.rng_seed}")
+
+    @property
+    def budget_schedule(self) -> bool:
+        """Whether the learning rate follows a cosine over the budget (controls.learning_rate):
+        asked for, or `auto` with a time budget and no other schedule. A budget is then spent
+        as the best small-model recipes spend it, annealed to its end, instead of stopping
+        at a high constant rate wherever the clock runs out."""
+        if self.lr_schedule != "auto":
+            return self.lr_schedule == "cosine"
+        return (
+            self.max_time is not None and self.lr_decay == 1.0 and self.lr_plateau_patience is None
+        )
 
     @property
     def layer_sizes(self) -> list[int]:

@@ -22,7 +22,13 @@ from chargen.cli.base import (
 @main.command()
 @corpus_sources_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output .h5 file.")
-@click.option("--val-fraction", type=float, default=0.1, show_default=True)
+@click.option(
+    "--val-fraction",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Share held out for validation.",
+)
 @click.option(
     "--seq-len", type=int, default=100, show_default=True, help="Each split must fit a window."
 )

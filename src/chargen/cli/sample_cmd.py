@@ -35,7 +35,9 @@ from chargen.runtime import SAMPLE_BACKENDS, import_tensorflow, sample_backend
 @click.option("--argmax", is_flag=True, help="Always pick the most likely character.")
 @click.option("--top-k", "--top-n", "top_k", type=int, help="Sample among the K most likely.")
 @click.option("--top-p", type=float, help="Sample from the smallest set with mass >= P.")
-@click.option("--num-samples", type=int, default=1, show_default=True)
+@click.option(
+    "--num-samples", type=int, default=1, show_default=True, help="Continuations in one batch."
+)
 @click.option("--rng-seed", type=int, help="Seed for reproducible sampling (default: random).")
 @click.option("--stop-at", help="End each sample before this string (e.g. a blank line).")
 @click.option("--include-seed", is_flag=True, help="Print the seed text before the sample.")

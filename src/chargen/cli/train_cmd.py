@@ -45,7 +45,11 @@ class ShardCount(click.ParamType):
     "cached on first use).",
 )
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="A prepared .h5.")
-@click.option("--config", "config_name", help="Preset name (tiny, default, gpu) or TOML path.")
+@click.option(
+    "--config",
+    "config_name",
+    help="Preset (tiny, default, gpu, char-rnn, ...: docs/presets.md) or a TOML path.",
+)
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--epochs", type=int)
 @click.option("--layers", type=int)
@@ -108,6 +112,11 @@ class ShardCount(click.ParamType):
 @click.option("--max-time", "max_time_text", help="Stop cleanly after this long: 3600, 90m, 2h.")
 @click.option("--warmup-steps", type=int, help="Linear learning-rate warm-up steps.")
 @click.option("--lr-decay", type=float, help="Multiply the learning rate by this each epoch.")
+@click.option(
+    "--lr-schedule",
+    type=click.Choice(["auto", "constant", "cosine"]),
+    help="cosine: decay to 1/10 over --max-time/--max-steps [auto: cosine with --max-time].",
+)
 @click.option("--lr-plateau-patience", type=int, help="Cut the LR after N flat validations.")
 @click.option("--lr-plateau-factor", type=float, help="Factor of each plateau cut (0.5).")
 @click.option("--clip-norm", type=float, help="Global gradient-norm clip (0 disables).")

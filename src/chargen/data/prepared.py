@@ -70,12 +70,8 @@ def prepare(
             f"corpus too short: {total} characters leave {n_train} for training and {n_val} "
             f"for validation"
         )
-    for split, n in (("train", n_train), ("val", n_val)):
-        if seq_len is not None and count_windows(n, seq_len) < 1:
-            raise CorpusError(
-                f"corpus too short for seq_len {seq_len}: the {split} split has {n} characters, "
-                f"needs at least {seq_len + 1}"
-            )
+    if seq_len is not None:
+        _check_windows({"train": n_train, "val": n_val}, seq_len)
     vocab = Vocab.from_counts(counts, min_count=min_char_count, normalisation=normalisation)
     if len(vocab) < 2:
         only = "the unknown symbol" if vocab.unknown else repr(vocab.chars[0])
@@ -212,8 +208,13 @@ def count_windows(n_ids: int, seq_len: int) -> int:
 
 
 def check_fits(prepared: Prepared, seq_len: int) -> None:
+    _check_windows(prepared.sizes, seq_len)
+
+
+def _check_windows(sizes: dict[str, int], seq_len: int) -> None:
+    """Each split must hold one window of seq_len inputs and its target."""
     for split in SPLITS:
-        n = prepared.sizes[split]
+        n = sizes[split]
         if count_windows(n, seq_len) < 1:
             raise CorpusError(
                 f"corpus too short for seq_len {seq_len}: the {split} split has {n} characters, "

@@ -28,6 +28,7 @@ RESUMABLE_CHANGES = frozenset(
         "epochs",
         "max_steps",
         "max_time",
+        "lr_schedule",
         "checkpoint_every",
         "eval_every",
         "early_stopping",

@@ -93,11 +93,20 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def learning_rate(config: Config, progress: Progress) -> float:
-    """Base rate x plateau cuts x per-epoch decay x linear warm-up over the first steps."""
+# where a budget's cosine ends, as a fraction of the base rate (nanoGPT's min_lr = lr / 10)
+MIN_LR_RATIO = 0.1
+
+
+def learning_rate(config: Config, progress: Progress, budget_used: float | None = None) -> float:
+    """Base rate x plateau cuts x per-epoch decay x linear warm-up over the first steps, and,
+    given `budget_used` (the fraction of the budget spent, Config.budget_schedule), x a
+    cosine from 1 down to MIN_LR_RATIO at the budget's end."""
     lr = config.learning_rate * progress.lr_scale * config.lr_decay**progress.epoch
     if config.warmup_steps:
         lr *= min(1.0, (progress.global_step + 1) / config.warmup_steps)
+    if budget_used is not None:
+        used = min(max(budget_used, 0.0), 1.0)
+        lr *= MIN_LR_RATIO + (1 - MIN_LR_RATIO) * 0.5 * (1 + math.cos(math.pi * used))
     return lr
 
 
@@ -142,13 +151,14 @@ def step_callback(
     base_count: int,
     stop_after: Callable[[], str | None],
     on_event: Callable[[str], None],
+    budget_used: Callable[[], float | None] = lambda: None,
 ) -> Any:
     """A Keras callback that keeps `progress` current and fires checkpoint/eval/stop events."""
     import keras
 
     class StepControl(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-            lr = learning_rate(config, progress)
+            lr = learning_rate(config, progress, budget_used())
             opt = self.model.optimizer
             if current_lr(opt) != lr:
                 opt.learning_rate.assign(lr)

@@ -8,7 +8,6 @@ is written before anything else that depends on the position, so it alone decide
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from chargen.data.prepared import Prepared, count_windows, make_dataset, read_id
 from chargen.data.streams import stream_layout
 from chargen.errors import TrainingError
 from chargen.files import atomic_path, check_space
-from chargen.model.score import make_scorer, split_loss
+from chargen.model.score import LN2, make_scorer, split_loss
 from chargen.model.weights import stamp_h5
 from chargen.runs.rundir import RunDir
 from chargen.runtime import shard
@@ -32,7 +31,6 @@ from chargen.train.report import Tracker
 from chargen.train.stateful import evaluate_stateful, run_stateful_epoch
 
 log = logging.getLogger("chargen.train")
-LN2 = math.log(2.0)
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,17 @@ class Loop:
             return "max_time"
         return None
 
+    def budget_used(self) -> float | None:
+        """The fraction of the budget spent, for a budget schedule (Config.budget_schedule):
+        of --max-time since this process started training, of --max-steps, the larger."""
+        c = self.config
+        if not c.budget_schedule:
+            return None
+        used = [] if c.max_steps is None else [self.progress.global_step / c.max_steps]
+        if c.max_time is not None:
+            used.append((time.monotonic() - self.started) / c.max_time)
+        return max(used)
+
     def loop(self, seed: int, hooks: Hooks | None = None) -> str | None:
         """Train to the end or a stop; the reason it stopped early, if it did."""
         try:
@@ -124,6 +133,7 @@ class Loop:
                     base_count=p.loss_count,
                     stop_after=self.stop_reason,
                     on_event=self.event,
+                    budget_used=self.budget_used,
                 )
                 self.segment_start = time.perf_counter()
                 if c.stateful:

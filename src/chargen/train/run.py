@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,6 @@ from chargen.train.loop import Hooks, Loop
 from chargen.train.report import Progress as BatchProgress
 
 log = logging.getLogger(__name__)
-LN2 = math.log(2.0)
 
 
 @dataclass(frozen=True)
