@@ -12,7 +12,7 @@ export NLTK_DATA ?= $(wildcard $(SHARED)/nltk_data)
 # tiny preset, 15 short epochs (~2M characters): about half a minute on 2 cores, bpc ~2.5
 DEMO_EPOCHS ?= 15
 
-.PHONY: install fmt lint test test-fast smoke demo bench clean
+.PHONY: install fmt lint test test-fast smoke demo bench quality clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,13 @@ demo: install
 BENCH_ARGS ?=
 bench: $(BENCH_STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# Equal wall time on tiny Shakespeare (the last 10% held out): chargen train --max-time, the
+# same LSTM in PyTorch, a nanoGPT-style transformer, the tutorial and the n-grams.
+# QUALITY_ARGS="--budget 300" for five minutes each.
+QUALITY_ARGS ?=
+quality: $(BENCH_STAMP)
+	$(PY) scripts/bench.py --sections quality --out runs/quality.json $(QUALITY_ARGS)
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache build dist src/*.egg-info data/prepared

@@ -297,51 +297,43 @@ def bench_cli_sample(
     return out
 
 
-def bench_quality(prepared: Any, config: Any, budget: float) -> dict[str, Any]:
-    """Validation bits per character after `budget` seconds of training each."""
-    import keras
-
-    from chargen.data.prepared import make_dataset
+def bench_quality(
+    prepared: Any, config: Any, budget: float, work: Path | None = None
+) -> dict[str, Any]:
+    """Validation bits per character after `budget` seconds of training each: `chargen
+    train --max-time` (its budget schedule included), the tutorial, the same LSTM in PyTorch,
+    a nanoGPT-style transformer (bench_transformer) and the n-gram of `chargen baseline`."""
+    import bench_transformer as gpt
+    from chargen.runs.rundir import create_run_dir
+    from chargen.tools.baseline import run_baseline
+    from chargen.train.run import train
 
     ids, val = _ids(prepared, "train"), _ids(prepared, "val")
     vocab = len(prepared.vocab)
-    keras.utils.set_random_seed(0)
-    model = chargen_model(prepared, config)
-    start, epoch = time.perf_counter(), 0
-    stop = _StopAfter(budget, start)
-    while time.perf_counter() - start < budget:
-        ds = make_dataset(
-            prepared.path, "train", config.seq_len, config.batch_size, shuffle=True, epoch=epoch
-        )
-        model.fit(ds, verbose=0, callbacks=[stop], shuffle=False)
-        epoch += 1
-    val_ds = make_dataset(
-        prepared.path, "val", config.seq_len, config.batch_size, shuffle=False, drop_remainder=False
-    )
-    bpc = {"chargen": float(model.evaluate(val_ds, verbose=0)) / math.log(2)}
+    scratch = Path(tempfile.mkdtemp(prefix="quality-", dir=work))
+    timed = config.replace(max_time=budget, epochs=100_000, rng_seed=0)
+    result = train(timed, prepared, create_run_dir(scratch / "runs", scratch / "run", "q"))
+    last = result.history[-1]
+    bpc = {"chargen": last.val_bpc}
+    out: dict[str, Any] = {
+        "budget_s": budget,
+        "val_bpc": bpc,
+        "chargen": {"steps": last.step, "final_learning_rate": last.learning_rate},
+    }
     tutorial = base.tutorial_model(vocab)
     base.tutorial_train(tutorial, ids, vocab, steps=None, seconds=budget, seed=0)
     bpc["tutorial"] = base.tutorial_bpc(tutorial, val, vocab, positions=5000, seed=1)
-    out: dict[str, Any] = {"budget_s": budget, "val_bpc": bpc}
     if base.torch_available():
         torch_model = _torch_model(vocab, config)
         _torch_train(torch_model, ids, config, steps=None, seconds=budget, seed=0)
         bpc["torch"] = base.torch_bpc(torch_model, val, seq_len=config.seq_len, batch=256)
+    cfg = gpt.CPU if len(val) > gpt.CPU.block + 1 else gpt.GPTConfig(block=8, batch=4)
+    model = gpt.transformer_model(vocab, cfg)
+    out["transformer"] = gpt.transformer_train(model, ids, cfg, seconds=budget)
+    bpc["transformer"] = gpt.transformer_bpc(model, val, cfg)
+    for order in (5, 7):
+        bpc[f"ngram_{order}"] = run_baseline(prepared.path, order, vocab).val_bpc
     return out
-
-
-class _StopAfter:
-    """A Keras callback that ends fit() once the time budget is spent."""
-
-    def __new__(cls, budget: float, start: float) -> Any:
-        import keras
-
-        class Stop(keras.callbacks.Callback):
-            def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-                if time.perf_counter() - start >= budget:
-                    self.model.stop_training = True
-
-        return Stop()
 
 
 def bench_gpu(prepared: Any, steps: int) -> dict[str, Any]:
@@ -409,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, help="scratch space (default: a temp dir)")
     args = parser.parse_args(argv)
     quick = args.quick
-    budget = args.budget if args.budget is not None else (20.0 if quick else 300.0)
+    budget = args.budget if args.budget is not None else (20.0 if quick else 600.0)
     corpus_mb = args.corpus_mb or (64 if quick else 1024)
     sections = [s for s in args.sections.split(",") if s]
     unknown = set(sections) - set(SECTIONS)
@@ -473,7 +465,7 @@ def run(
         )
         results["sample"]["cli"] = bench_cli_sample(prepared, work)
     if "quality" in sections:
-        results["quality"] = bench_quality(prepared, config, budget)
+        results["quality"] = bench_quality(prepared, config, budget, work)
     big = work / "big.h5"
     if "prepare" in sections:
         synthetic = work / f"synthetic-{corpus_mb}mb.txt"

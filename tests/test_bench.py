@@ -193,3 +193,12 @@ def test_sample_child_gets_the_xla_options_the_bench_started_with(
     assert "XLA_FLAGS" not in seen[-1]
     assert bench.sample_in_child(tmp_path / "s", True, "--xla_dump_to=/x", corpus) == {"ok": 1}
     assert seen[-1]["XLA_FLAGS"] == "--xla_dump_to=/x"
+
+
+@pytest.mark.slow
+def test_bench_quality_scores_every_system(prepared, tiny_config, tmp_path: Path) -> None:
+    out = bench.bench_quality(prepared, tiny_config, budget=2.0, work=tmp_path)
+    expected = {"chargen", "tutorial", "transformer", "ngram_5", "ngram_7"}
+    assert expected <= set(out["val_bpc"])
+    assert all(0 < v < 10 for v in out["val_bpc"].values())
+    assert out["transformer"]["steps"] > 0 and out["chargen"]["steps"] > 0
