@@ -52,17 +52,10 @@ def chargen_model(
     prepared: Any, config: Any, *, fused: bool = True, jit: bool | None = None
 ) -> Any:
     """The model `chargen train` builds; `jit` None takes the config's jit_compile."""
-    from chargen.model.build import build_model, compile_model
+    from chargen.model.build import build_model, compile_model, model_kwargs
     from chargen.runtime import jit_mode
 
-    model = build_model(
-        vocab_size=len(prepared.vocab),
-        embedding_dim=config.embedding_dim,
-        units=config.units,
-        layers=config.layers,
-        dropout=config.dropout,
-        fused=fused,
-    )
+    model = build_model(**model_kwargs(config, len(prepared.vocab)), fused=fused)
     compile_model(
         model,
         learning_rate=config.learning_rate,

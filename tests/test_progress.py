@@ -10,11 +10,11 @@ import tensorflow as tf
 from click.testing import CliRunner
 
 from chargen.cli import main
-from chargen.train.report import Progress, Throttle, Tracker, format_duration, format_progress
+from chargen.train.report import BatchProgress, Throttle, Tracker, format_duration, format_progress
 
 
-def _p(step: int, steps: int = 4) -> Progress:
-    return Progress(
+def _p(step: int, steps: int = 4) -> BatchProgress:
+    return BatchProgress(
         epoch=2, epochs=3, step=step, steps=steps, loss=1.5, chars_per_s=41200.4, eta_s=185
     )
 
@@ -39,7 +39,7 @@ def test_throttle_passes_one_per_interval_and_the_last_step() -> None:
 
 def test_tracker_speed_and_eta() -> None:
     now = [100.0]
-    seen: list[Progress] = []
+    seen: list[BatchProgress] = []
     tracker = Tracker(seen.append, epochs=3, steps=10, chars_per_step=500, clock=lambda: now[0])
     tracker.start_epoch()
     now[0] += 2.0
@@ -52,7 +52,7 @@ def test_tracker_speed_and_eta() -> None:
 def test_eta_is_the_nearest_of_epochs_max_steps_and_max_time() -> None:
     """A ten-minute budget on a corpus of long epochs shows ten minutes, not hours."""
     now = [0.0]
-    seen: list[Progress] = []
+    seen: list[BatchProgress] = []
 
     def tracker(**budget: object) -> Tracker:
         t = Tracker(seen.append, epochs=50, steps=1000, chars_per_step=1, clock=lambda: now[0])

@@ -77,16 +77,7 @@ def load_run_model(run_path: Path | None, runs_root: Path) -> tuple[RunDir, Any,
     vocab = Vocab.load(run.vocab)
     weights = run.weights_for_sampling()
     verify_h5(weights, vocab_json=vocab.to_json())
-    model = load_trained(
-        vocab_size=len(vocab),
-        embedding_dim=config.embedding_dim,
-        units=config.units,
-        layers=config.layers,
-        weights=weights,
-        layer_units=config.layer_units,
-        cell=config.cell,
-        layer_norm=config.layer_norm,
-    )
+    model = load_trained(config, len(vocab), weights)
     return run, model, vocab
 
 

@@ -152,7 +152,8 @@ def _sharded_step(model: Model, shards: int) -> Any:
 
 
 def model_kwargs(config: Any, vocab_size: int) -> dict[str, Any]:
-    """The `build_model` arguments a config implies (everything but statefulness)."""
+    """The `build_model` arguments a config implies (everything but statefulness and the
+    layer implementation): the one place a config becomes a model."""
     return {
         "vocab_size": vocab_size,
         "embedding_dim": config.embedding_dim,
@@ -247,31 +248,13 @@ def load_weights(model: keras.Model, path: Path, *, vocab_size: int) -> None:
 
 
 def load_trained(
-    *,
-    vocab_size: int,
-    embedding_dim: int,
-    units: int,
-    layers: int,
-    weights: Path,
-    layer_units: Sequence[int] | None = None,
-    cell: str = "lstm",
-    layer_norm: bool = False,
-    fused: bool = False,
+    config: Any, vocab_size: int, weights: Path, *, fused: bool = False
 ) -> keras.Model:
-    """Rebuild the architecture from config values and load weights into it.
+    """Rebuild a run's architecture from its config (model_kwargs) and load weights into it.
 
     Plain Keras layers by default (`fused=False`): a loaded model is exported and used outside
     chargen, where `keras.saving.load_model` must find every class without importing chargen.
     """
-    model = build_model(
-        vocab_size=vocab_size,
-        embedding_dim=embedding_dim,
-        units=units,
-        layers=layers,
-        layer_units=layer_units,
-        cell=cell,
-        layer_norm=layer_norm,
-        fused=fused,
-    )
+    model = build_model(**model_kwargs(config, vocab_size), fused=fused)
     load_weights(model, weights, vocab_size=vocab_size)
     return model

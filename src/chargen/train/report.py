@@ -1,6 +1,6 @@
 """Progress inside an epoch: what training reports per batch, and how often to show it.
 
-Core calls `on_batch(Progress)` after every batch; the CLI decides how to show it (a redrawn
+Core calls `on_batch(BatchProgress)` after every batch; the CLI decides how to show it (a redrawn
 line on a terminal, a plain line every so often in a log, JSON for scripts) through `Throttle`.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class Progress:
+class BatchProgress:
     """Where training is: epoch and step (1-based), running loss, speed and time left."""
 
     epoch: int
@@ -28,7 +28,7 @@ class Progress:
         return {"event": "progress", **asdict(self)}
 
 
-def format_progress(p: Progress, width: int = 20) -> str:
+def format_progress(p: BatchProgress, width: int = 20) -> str:
     """`epoch 2/10 [#####.....] 120/240 loss 1.8342 41,200 chars/s ETA 3:05`."""
     done = int(width * p.step / max(p.steps, 1))
     bar = "#" * done + "." * (width - done)
@@ -50,14 +50,14 @@ class Throttle:
 
     def __init__(
         self,
-        show: Callable[[Progress], None],
+        show: Callable[[BatchProgress], None],
         interval: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.show, self.interval, self.clock = show, interval, clock
         self._last = -float("inf")
 
-    def __call__(self, p: Progress) -> None:
+    def __call__(self, p: BatchProgress) -> None:
         now = self.clock()
         if now - self._last >= self.interval or p.step == p.steps:
             self._last = now
@@ -65,7 +65,7 @@ class Throttle:
 
 
 class Tracker:
-    """Turns (epoch, step, loss) into `Progress` with chars/s and an ETA for the whole run.
+    """Turns (epoch, step, loss) into `BatchProgress` with chars/s and an ETA for the whole run.
 
     The ETA is the nearest end: the last epoch, `steps_left` more steps (--max-steps), or
     `time_left()` seconds (--max-time); a ten-minute budget shows ten minutes, not the hours
@@ -74,7 +74,7 @@ class Tracker:
 
     def __init__(
         self,
-        on_batch: Callable[[Progress], None],
+        on_batch: Callable[[BatchProgress], None],
         *,
         epochs: int,
         steps: int,
@@ -103,7 +103,7 @@ class Tracker:
         if self.time_left is not None:
             eta = min(eta, max(self.time_left(), 0.0))
         self.on_batch(
-            Progress(
+            BatchProgress(
                 epoch=epoch,
                 epochs=self.epochs,
                 step=step,

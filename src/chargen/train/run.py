@@ -27,7 +27,7 @@ from chargen.train.checkpoint import load_checkpoint
 from chargen.train.controls import Progress, StopSignal
 from chargen.train.hooks import TensorBoardWriter
 from chargen.train.loop import Hooks, Loop
-from chargen.train.report import Progress as BatchProgress
+from chargen.train.report import BatchProgress
 
 log = logging.getLogger(__name__)
 
