@@ -134,3 +134,18 @@ def test_stateful_run_resumed_inside_an_epoch_equals_uninterrupted(
     budget = [r for r in rows(parts) if r[step] == "7"]  # the --max-steps 7 row, measured
     assert len(budget) == 1 and budget[0][-1] == "1"
     assert [r for r in rows(parts) if r[step] != "7"] == rows(whole)
+
+
+def test_stateful_training_warms_up_per_step(tmp_path: Path, tiny_config, tiny_prepared) -> None:
+    from dataclasses import replace
+
+    from chargen.runs.rundir import create_run_dir
+    from chargen.train.run import train
+
+    config = replace(
+        tiny_config, stateful=True, epochs=2, steps_per_epoch=3, warmup_steps=10, batch_size=2
+    )
+    result = train(config, tiny_prepared, create_run_dir(tmp_path / "runs", tmp_path / "r", "t"))
+    # each row's rate is that of its epoch's last step: global steps 3 and 6 of the warm-up
+    rates = [s.learning_rate for s in result.history]
+    assert rates == pytest.approx([0.01 * 3 / 10, 0.01 * 6 / 10], rel=1e-5)
