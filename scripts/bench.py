@@ -68,7 +68,7 @@ def chargen_model(
 
 def chargen_train(model: Any, prepared: Any, config: Any, steps: int, epoch: int = 0) -> float:
     """Predicted chars/s over `steps` batches read through chargen's HDF5 -> tf.data pipeline."""
-    from chargen.data.prepared import make_dataset
+    from chargen.data.windows import make_dataset
 
     ds = make_dataset(
         prepared.path, "train", config.seq_len, config.batch_size, shuffle=True, epoch=epoch

@@ -114,7 +114,8 @@ from pathlib import Path
 from chargen.runtime import import_tensorflow
 import_tensorflow(training=True)  # as `chargen train` does: allocator and XLA tuned
 from chargen.config import load_config
-from chargen.data.prepared import make_dataset, open_prepared
+from chargen.data.prepared import open_prepared
+from chargen.data.windows import make_dataset
 from chargen.runtime import resolve_shards
 from chargen.model.build import build_model, compile_model, model_kwargs
 p = open_prepared(Path(sys.argv[1])); steps = int(sys.argv[2]); c = load_config("default")

@@ -9,16 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chargen.data.prepared import (
-    check_fits,
-    count_batches,
-    iter_batches,
-    make_dataset,
-    open_prepared,
-    prepare,
-    read_ids,
-)
+from chargen.data.prepared import check_fits, open_prepared, prepare, read_ids
 from chargen.data.vocab import Vocab
+from chargen.data.windows import count_batches, iter_batches, make_dataset
 from chargen.errors import CorpusError, RunError
 
 TEXT = "abcdefghijklmnopqrstuvwxyz" * 8  # 208 characters

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chargen.data.prepared import make_dataset
+from chargen.data.windows import make_dataset
 
 LN2 = math.log(2.0)
 

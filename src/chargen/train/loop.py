@@ -16,8 +16,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from chargen.config import Config
-from chargen.data.prepared import Prepared, count_windows, make_dataset, read_ids, steps_per_epoch
+from chargen.data.prepared import Prepared, count_windows, read_ids
 from chargen.data.streams import stream_layout
+from chargen.data.windows import make_dataset, steps_per_epoch
 from chargen.errors import TrainingError
 from chargen.files import atomic_path, check_space
 from chargen.model.score import LN2, make_scorer, split_loss
