@@ -6,6 +6,7 @@ import io
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from click.core import ParameterSource
@@ -96,34 +97,17 @@ def sample(
       chargen sample --interactive --length 200
       chargen sample --seed-from-corpus --seed-length 60 --rng-seed 7
     """
-    from chargen.errors import ConfigError
-    from chargen.generation.session import SampleJob, parse_temperatures, read_seed
+    from chargen.generation.session import SampleJob, read_seed
 
-    if length < 1:
-        raise ConfigError(f"--length must be at least 1, got {length}")
-    if num_samples < 1:
-        raise ConfigError(f"--num-samples must be at least 1, got {num_samples}")
-    source = click.get_current_context().get_parameter_source("temperature")
-    if argmax and (source is not ParameterSource.DEFAULT or top_k is not None or top_p is not None):
-        raise UsageProblem(
-            "--argmax always takes the most likely character; drop --temperature, --top-k "
-            "and --top-p (or --argmax)"
-        )
-    temperatures = [0.0] if argmax else parse_temperatures(temperature)
-    if interactive and (seed_text is not None or seed_file is not None or output is not None):
-        raise UsageProblem("--interactive reads seeds from the prompt; drop --seed/--output")
-    if seed_from_corpus and (interactive or seed_text is not None or seed_file is not None):
-        raise UsageProblem(
-            "--seed-from-corpus is the seed; drop --seed, --seed-file and --interactive"
-        )
-    source = click.get_current_context().get_parameter_source("seed_length")
-    if source is ParameterSource.COMMANDLINE and not seed_from_corpus:
-        raise UsageProblem("--seed-length applies to --seed-from-corpus")
+    temperatures = _check_flags(
+        length, num_samples, temperature, argmax, top_k, top_p, seed_text, seed_file,
+        output, interactive, seed_from_corpus,
+    )  # fmt: skip
     raw_seed = "" if interactive or seed_from_corpus else read_seed(seed_text, seed_file, sys.stdin)
     backend = sample_backend(backend)
     if backend == "tensorflow":
         import_tensorflow()
-    from chargen.generation.load import corpus_seed, load_sampler, prepare_seed, seed_options
+    from chargen.generation.load import corpus_seed, load_sampler, seed_options
     from chargen.generation.strategy import Strategy
 
     strategies = [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
@@ -150,7 +134,53 @@ def sample(
         write_text_atomic(output, buf.getvalue())
         click.echo(f"wrote {output}", err=True)
         return
-    options = seed_options(sampler.vocab)
+    _interact(job, seed_options(sampler.vocab))
+
+
+def _check_flags(
+    length: int,
+    num_samples: int,
+    temperature: str,
+    argmax: bool,
+    top_k: int | None,
+    top_p: float | None,
+    seed_text: str | None,
+    seed_file: Path | None,
+    output: Path | None,
+    interactive: bool,
+    seed_from_corpus: bool,
+) -> list[float]:
+    """Refuse flags that contradict each other before any run is read; the temperatures."""
+    from chargen.errors import ConfigError
+    from chargen.generation.session import parse_temperatures
+
+    if length < 1:
+        raise ConfigError(f"--length must be at least 1, got {length}")
+    if num_samples < 1:
+        raise ConfigError(f"--num-samples must be at least 1, got {num_samples}")
+    ctx = click.get_current_context()
+    typed_temperature = ctx.get_parameter_source("temperature") is not ParameterSource.DEFAULT
+    if argmax and (typed_temperature or top_k is not None or top_p is not None):
+        raise UsageProblem(
+            "--argmax always takes the most likely character; drop --temperature, --top-k "
+            "and --top-p (or --argmax)"
+        )
+    if interactive and (seed_text is not None or seed_file is not None or output is not None):
+        raise UsageProblem("--interactive reads seeds from the prompt; drop --seed/--output")
+    if seed_from_corpus and (interactive or seed_text is not None or seed_file is not None):
+        raise UsageProblem(
+            "--seed-from-corpus is the seed; drop --seed, --seed-file and --interactive"
+        )
+    if ctx.get_parameter_source("seed_length") is ParameterSource.COMMANDLINE:
+        if not seed_from_corpus:
+            raise UsageProblem("--seed-length applies to --seed-from-corpus")
+    return [0.0] if argmax else parse_temperatures(temperature)
+
+
+def _interact(job: Any, options: Any) -> None:
+    """Seeds from the prompt until an empty line or EOF; a bad seed ends its round only."""
+    from chargen.generation.load import prepare_seed
+
     while True:
         try:
             line = click.prompt("seed", default="", show_default=False, err=True)
@@ -161,5 +191,5 @@ def sample(
             return
         try:
             job.write(prepare_seed(line, options), sys.stdout)
-        except ChargenError as exc:  # a bad seed ends this round, not the session
+        except ChargenError as exc:
             click.echo(f"Error: {exc}", err=True)

@@ -106,8 +106,7 @@ def train(
     """
     import keras
 
-    from chargen.model.build import build_model, compile_model, model_kwargs
-    from chargen.runtime import make_strategy, precision, resolve_shards
+    from chargen.runtime import make_strategy
 
     check_fits(prepared, config.seq_len)
     if resume:
@@ -136,37 +135,8 @@ def train(
         handler = _attach_log(run)
         try:
             strategy = make_strategy(distribute)
-            with precision(mixed_precision), strategy.scope():
-                model = build_model(
-                    **model_kwargs(config, len(prepared.vocab)),
-                    stateful_batch=config.batch_size if config.stateful else None,
-                )
-                compile_model(
-                    model,
-                    learning_rate=config.learning_rate,
-                    clip_norm=config.clip_norm,
-                    # Keras runs no XLA under op determinism (and warns if asked to)
-                    jit_compile=jit_mode(config.jit_compile and not config.deterministic),
-                    shards=resolve_shards(config.cpu_shards, config.batch_size),
-                )
-            progress = Progress()
-            if resume and run.checkpoint.is_file():
-                with strategy.scope():  # the optimizer builds its variables on the replicas
-                    position = load_checkpoint(
-                        run.checkpoint,
-                        model,
-                        config=config.to_dict(),
-                        vocab_json=prepared.vocab.to_json(),
-                    )
-                progress = Progress.from_dict(position)
-                log.info(
-                    "resuming at epoch %d, step %d of the epoch (step %d overall)",
-                    progress.epoch + 1,
-                    progress.step_in_epoch,
-                    progress.global_step,
-                )
-            elif resume:
-                log.info("no checkpoint in %s yet: starting from the beginning", run.path)
+            model = _build(config, len(prepared.vocab), strategy, mixed_precision)
+            progress = _restore(config, prepared, run, model, strategy) if resume else Progress()
             write_metrics(run, [EpochStats(**r) for r in progress.history])
 
             def on_row(row: dict[str, Any]) -> None:
@@ -196,6 +166,49 @@ def train(
         finally:
             logging.getLogger("chargen").removeHandler(handler)
             handler.close()
+
+
+def _build(config: Config, vocab_size: int, strategy: Any, mixed_precision: str | None) -> Any:
+    """The compiled model, its variables on the strategy's replicas."""
+    from chargen.model.build import build_model, compile_model, model_kwargs
+    from chargen.runtime import precision, resolve_shards
+
+    with precision(mixed_precision), strategy.scope():
+        model = build_model(
+            **model_kwargs(config, vocab_size),
+            stateful_batch=config.batch_size if config.stateful else None,
+        )
+        compile_model(
+            model,
+            learning_rate=config.learning_rate,
+            clip_norm=config.clip_norm,
+            # Keras runs no XLA under op determinism (and warns if asked to)
+            jit_compile=jit_mode(config.jit_compile and not config.deterministic),
+            shards=resolve_shards(config.cpu_shards, config.batch_size),
+        )
+    return model
+
+
+def _restore(
+    config: Config, prepared: Prepared, run: RunDir, model: Any, strategy: Any
+) -> Progress:
+    """A resumed run's variables and position from its checkpoint; a run stopped before its
+    first checkpoint starts from the beginning."""
+    if not run.checkpoint.is_file():
+        log.info("no checkpoint in %s yet: starting from the beginning", run.path)
+        return Progress()
+    with strategy.scope():  # the optimizer builds its variables on the replicas
+        position = load_checkpoint(
+            run.checkpoint, model, config=config.to_dict(), vocab_json=prepared.vocab.to_json()
+        )
+    progress = Progress.from_dict(position)
+    log.info(
+        "resuming at epoch %d, step %d of the epoch (step %d overall)",
+        progress.epoch + 1,
+        progress.step_in_epoch,
+        progress.global_step,
+    )
+    return progress
 
 
 def _attach_log(run: RunDir) -> logging.Handler:
