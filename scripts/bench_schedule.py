@@ -1,7 +1,8 @@
 """A time budget as a schedule: the same config trained for the same --max-time with a
-constant learning rate and with the budget's cosine (Config.lr_schedule), one after the other
-in this process, each from the same seed. Prints one JSON object: the validation bits per
-character each ends on (its last row, a partial epoch when the budget ends inside one).
+constant learning rate and with the schedules a budget shapes (Config.lr_schedule: anneal,
+cosine), one after the other in this process, each from the same seed. Prints one JSON object
+per finished schedule: the validation bits per character each ends on (its last row, a
+partial epoch when the budget ends inside one).
 
     python scripts/bench_schedule.py --corpus ../shared/corpora/tinyshakespeare.txt --budget 600
 """
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--budget", type=float, default=600.0, help="seconds per schedule")
     parser.add_argument("--config", default="default", help="preset name or TOML path")
-    parser.add_argument("--schedules", default="constant,cosine")
+    parser.add_argument("--schedules", default="constant,anneal,cosine")
     args = parser.parse_args(argv)
     import_tensorflow(training=True)
     from chargen.config import load_config

@@ -142,34 +142,41 @@ def test_too_little_space_is_refused_before_hdf5_writes(tmp_path: Path, monkeypa
     assert path.read_bytes() == before
 
 
-def test_a_budget_schedule_is_a_cosine_to_a_tenth() -> None:
-    config = Config(learning_rate=0.01, max_steps=100, lr_schedule="cosine")
-    assert config.budget_schedule
-    rate = [learning_rate(config, Progress(), used) for used in (0.0, 0.5, 1.0, 1.7)]
+def test_a_budget_schedule_ends_on_a_tenth_of_the_rate() -> None:
+    cosine = Config(learning_rate=0.01, max_steps=100, lr_schedule="cosine")
+    rate = [learning_rate(cosine, Progress(), used) for used in (0.0, 0.5, 1.0, 1.7)]
     assert rate == pytest.approx([0.01, 0.0055, 0.001, 0.001])
-    warm = Config(learning_rate=0.01, max_time=60.0, warmup_steps=4)
+    anneal = Config(learning_rate=0.01, max_steps=100, lr_schedule="anneal")
+    rate = [learning_rate(anneal, Progress(), used) for used in (0.0, 0.79, 0.9, 1.0)]
+    assert rate == pytest.approx([0.01, 0.01, 0.0055, 0.001])
+    warm = Config(learning_rate=0.01, max_time=60.0, warmup_steps=4, lr_schedule="cosine")
     assert learning_rate(warm, Progress(global_step=1), 0.5) == pytest.approx(0.0055 / 2)
+    # without a budget fraction (no budget schedule) the factor is 1
+    assert learning_rate(cosine, Progress(), None) == pytest.approx(0.01)
 
 
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({}, False),
-        ({"max_time": 600.0}, True),  # auto: a time budget anneals to its end
-        ({"max_steps": 100}, False),  # a step cap alone is a stop, not a schedule
-        ({"max_time": 600.0, "lr_decay": 0.9}, False),  # the user's own schedule stands
-        ({"max_time": 600.0, "lr_plateau_patience": 2}, False),
-        ({"max_time": 600.0, "lr_schedule": "constant"}, False),
-        ({"max_steps": 100, "lr_schedule": "cosine"}, True),
+        ({}, None),
+        ({"max_time": 600.0}, "anneal"),  # auto: a time budget anneals to its end
+        ({"max_steps": 100}, None),  # a step cap alone is a stop, not a schedule
+        ({"max_time": 600.0, "lr_decay": 0.9}, None),  # the user's own schedule stands
+        ({"max_time": 600.0, "lr_plateau_patience": 2}, None),
+        ({"max_time": 600.0, "lr_schedule": "constant"}, None),
+        ({"max_steps": 100, "lr_schedule": "cosine"}, "cosine"),
+        ({"max_time": 60.0, "lr_schedule": "anneal"}, "anneal"),
     ],
 )
-def test_when_the_budget_schedules_the_rate(fields: dict, expected: bool) -> None:
-    assert Config(**fields).budget_schedule is expected
+def test_when_the_budget_schedules_the_rate(fields: dict, expected: str | None) -> None:
+    assert Config(**fields).budget_schedule == expected
 
 
-def test_a_cosine_needs_a_budget() -> None:
+def test_a_budget_schedule_needs_a_budget() -> None:
     with pytest.raises(ConfigError, match="^lr_schedule 'cosine' decays over a budget"):
         Config(lr_schedule="cosine")
+    with pytest.raises(ConfigError, match="^lr_schedule 'anneal' decays over a budget"):
+        Config(lr_schedule="anneal")
     with pytest.raises(ConfigError, match="^lr_schedule must be one of auto, constant, cosine"):
         Config(lr_schedule="linear")
 

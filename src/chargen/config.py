@@ -19,7 +19,10 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 CELLS = ("lstm", "gru")
 
 
-LR_SCHEDULES = ("auto", "constant", "cosine")
+LR_SCHEDULES = ("auto", "constant", "cosine", "anneal")
+BUDGET_SCHEDULES = ("cosine", "anneal")
+# what `auto` means under --max-time (docs/performance.md, Schedules, has the measurement)
+AUTO_SCHEDULE = "anneal"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,9 +125,13 @@ class Config:
             raise ConfigError(
                 f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
             )
-        if self.lr_schedule == "cosine" and self.max_time is None and self.max_steps is None:
+        if (
+            self.lr_schedule in BUDGET_SCHEDULES
+            and self.max_time is None
+            and self.max_steps is None
+        ):
             raise ConfigError(
-                "lr_schedule 'cosine' decays over a budget: give max_time or max_steps"
+                f"lr_schedule {self.lr_schedule!r} decays over a budget: give max_time or max_steps"
             )
         if not 0.0 < self.lr_plateau_factor < 1.0:
             raise ConfigError(f"lr_plateau_factor must be in (0, 1), got {self.lr_plateau_factor}")
@@ -140,16 +147,15 @@ class Config:
             raise ConfigError(f"rng_seed must be in [0, 2**31), got {self.rng_seed}")
 
     @property
-    def budget_schedule(self) -> bool:
-        """Whether the learning rate follows a cosine over the budget (controls.learning_rate):
-        asked for, or `auto` with a time budget and no other schedule. A budget is then spent
-        as the best small-model recipes spend it, annealed to its end, instead of stopping
-        at a high constant rate wherever the clock runs out."""
+    def budget_schedule(self) -> str | None:
+        """The schedule the budget shapes (controls.learning_rate), or None for none: the one
+        asked for, or with `auto` AUTO_SCHEDULE under a time budget and no other schedule. A
+        budget is then spent annealed to its end, instead of stopping at a high constant rate
+        wherever the clock runs out."""
         if self.lr_schedule != "auto":
-            return self.lr_schedule == "cosine"
-        return (
-            self.max_time is not None and self.lr_decay == 1.0 and self.lr_plateau_patience is None
-        )
+            return self.lr_schedule if self.lr_schedule in BUDGET_SCHEDULES else None
+        own = self.lr_decay != 1.0 or self.lr_plateau_patience is not None
+        return AUTO_SCHEDULE if self.max_time is not None and not own else None
 
     @property
     def layer_sizes(self) -> list[int]:

@@ -114,8 +114,9 @@ class ShardCount(click.ParamType):
 @click.option("--lr-decay", type=float, help="Multiply the learning rate by this each epoch.")
 @click.option(
     "--lr-schedule",
-    type=click.Choice(["auto", "constant", "cosine"]),
-    help="cosine: decay to 1/10 over --max-time/--max-steps [auto: cosine with --max-time].",
+    type=click.Choice(["auto", "constant", "anneal", "cosine"]),
+    help="Shape the rate to the budget: anneal (flat, then down to 1/10 over the last fifth) "
+    "or cosine [auto: anneal with --max-time].",
 )
 @click.option("--lr-plateau-patience", type=int, help="Cut the LR after N flat validations.")
 @click.option("--lr-plateau-factor", type=float, help="Factor of each plateau cut (0.5).")

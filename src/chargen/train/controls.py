@@ -93,20 +93,28 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-# where a budget's cosine ends, as a fraction of the base rate (nanoGPT's min_lr = lr / 10)
+# where a budget's schedule ends, as a fraction of the base rate (nanoGPT's min_lr = lr / 10)
 MIN_LR_RATIO = 0.1
+# `anneal` holds the rate, then decays it linearly over this last share of the budget
+ANNEAL_FRACTION = 0.2
 
 
 def learning_rate(config: Config, progress: Progress, budget_used: float | None = None) -> float:
     """Base rate x plateau cuts x per-epoch decay x linear warm-up over the first steps, and,
-    given `budget_used` (the fraction of the budget spent, Config.budget_schedule), x a
-    cosine from 1 down to MIN_LR_RATIO at the budget's end."""
+    given `budget_used` (the fraction of the budget spent, for Config.budget_schedule), x the
+    budget's factor: `cosine` from 1 down to MIN_LR_RATIO at the end, or `anneal` 1 until the
+    last ANNEAL_FRACTION, then linearly down to MIN_LR_RATIO."""
     lr = config.learning_rate * progress.lr_scale * config.lr_decay**progress.epoch
     if config.warmup_steps:
         lr *= min(1.0, (progress.global_step + 1) / config.warmup_steps)
-    if budget_used is not None:
+    schedule = config.budget_schedule
+    if budget_used is not None and schedule is not None:
         used = min(max(budget_used, 0.0), 1.0)
-        lr *= MIN_LR_RATIO + (1 - MIN_LR_RATIO) * 0.5 * (1 + math.cos(math.pi * used))
+        if schedule == "cosine":
+            left = 0.5 * (1 + math.cos(math.pi * used))
+        else:
+            left = min(1.0, (1.0 - used) / ANNEAL_FRACTION)
+        lr *= MIN_LR_RATIO + (1 - MIN_LR_RATIO) * left
     return lr
 
 

@@ -83,7 +83,7 @@ class Loop:
         """The fraction of the budget spent, for a budget schedule (Config.budget_schedule):
         of --max-time since this process started training, of --max-steps, the larger."""
         c = self.config
-        if not c.budget_schedule:
+        if c.budget_schedule is None:
             return None
         used = [] if c.max_steps is None else [self.progress.global_step / c.max_steps]
         if c.max_time is not None:
