@@ -104,6 +104,58 @@ def test_explicit_encoding_and_undecodable_bytes() -> None:
         clean_bytes(b"abc \xff def\n", CleanOptions(encoding="utf-8"), source="f")
 
 
+def test_utf8_holding_replacement_characters_stays_utf8() -> None:
+    """Valid UTF-8 whose text holds U+FFFD (damage done before the file was saved) and only a
+    few accents: decoded as UTF-8 without mojibake, and the summary counts the U+FFFD."""
+    text = "Chapter 1\n" + "plain prose line\n" * 50 + "a \ufffd here, \ufffd\ufffd there\n"
+    text += "the caf\u00e9 on the corner\n"
+    cleaned = clean_bytes(text.encode(), CleanOptions(strip=False), source="f")
+    assert cleaned.report.encoding == "utf-8"
+    assert cleaned.text == text
+    assert "\u00c3" not in cleaned.text and "\u00ef\u00bf\u00bd" not in cleaned.text
+    assert cleaned.report.notices == (
+        "f: holds 3 U+FFFD replacement character(s), damage done before the file was saved;"
+        " kept as they are",
+    )
+
+
+def test_replacement_characters_are_counted_apart_from_decode_errors() -> None:
+    """A damaged byte and a literal U+FFFD: one is a decode error, the other is text."""
+    good = "d\u00e9j\u00e0 vu \u00e0 No\u00ebl, na\u00efve fa\u00e7ade\n".encode() * 10
+    data = good + "one \ufffd\n".encode() + b"bad \xff byte\n"
+    cleaned = clean_bytes(data, CleanOptions(strip=False), source="f")
+    assert cleaned.report.encoding == "utf-8"
+    assert cleaned.text.count("\ufffd") == 2
+    assert cleaned.report.notices == (
+        "f: 1 invalid UTF-8 byte sequence(s) replaced by U+FFFD",
+        "f: holds 1 U+FFFD replacement character(s), damage done before the file was saved;"
+        " kept as they are",
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp1252", "\u201cCaf\u00e9,\u201d she said \u2014 na\u00efve\n"),
+        ("latin-1", "En l'ann\u00e9e 1872, ma\u00eetre \u00ab Fin \u00bb\n"),
+    ],
+)
+def test_eight_bit_files_are_windows_1252(encoding: str, text: str) -> None:
+    """Real cp1252 or Latin-1 bytes are invalid UTF-8 at every accent: Windows-1252, which
+    decodes Latin-1 text the same."""
+    cleaned = clean_bytes((text * 5).encode(encoding), CleanOptions(strip=False), source="f")
+    assert cleaned.report.encoding == "cp1252"
+    assert cleaned.text == text * 5
+    assert cleaned.report.notices == ()
+
+
+def test_named_utf8_counts_replacement_characters() -> None:
+    data = "a \ufffd b\n".encode()
+    cleaned = clean_bytes(data, CleanOptions(strip=False, encoding="utf-8"), source="f")
+    assert cleaned.text == "a \ufffd b\n"
+    assert cleaned.report.notices[0].startswith("f: holds 1 U+FFFD replacement character(s)")
+
+
 WIDE = {
     "utf-16 le": codecs.BOM_UTF16_LE,
     "utf-16 be": codecs.BOM_UTF16_BE,

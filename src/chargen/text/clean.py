@@ -9,10 +9,11 @@ from __future__ import annotations
 import codecs
 import itertools
 import re
+import threading
 import unicodedata
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from chargen.errors import ConfigError, CorpusError
 from chargen.text.words import stopwords, to_words
@@ -41,6 +42,20 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+REPLACEMENT = "\ufffd"
+_errors = threading.local()
+
+
+def _count_error(exc: UnicodeError) -> tuple[str, int]:
+    """Replace an undecodable sequence by U+FFFD and count it: a count taken from the output
+    would also count the U+FFFD characters a valid file holds (see detect_encoding)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    _errors.count += 1
+    return REPLACEMENT, exc.end
+
+
+codecs.register_error("chargen-count", _count_error)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,11 +168,12 @@ def check_wide(text: str, source: str, offset: int) -> None:
         )
 
 
-def validate(blocks: Any, encoding: str, source: str) -> None:
-    """Decode every block strictly (an explicit or byte-order-marked encoding is a promise)."""
+def validate(blocks: Any, encoding: str, source: str) -> int:
+    """Decode every block strictly (an explicit or byte-order-marked encoding is a promise);
+    returns how many U+FFFD characters the text holds, for the summary."""
     decoder = codecs.getincrementaldecoder(encoding)()
     wide = code_unit(encoding) > 1
-    offset, chars = 0, 0
+    offset, chars, literal = 0, 0, 0
     for block in blocks:
         if not wide:
             check_text(block, source, offset)
@@ -174,17 +190,26 @@ def validate(blocks: Any, encoding: str, source: str) -> None:
             ) from exc
         if wide:
             check_wide(text, source, chars)
+        literal += text.count(REPLACEMENT)
         offset, chars = offset + len(block), chars + len(text)
     try:
-        decoder.decode(b"", final=True)
+        literal += decoder.decode(b"", final=True).count(REPLACEMENT)
     except UnicodeDecodeError as exc:
         raise CorpusError(f"{source} is not valid {encoding} (it ends mid-character)") from exc
+    return literal
 
 
-def detect_encoding(
-    blocks: list[bytes] | Any, source: str, *, flag: bool = True
-) -> tuple[str, int]:
-    """The encoding and how many invalid UTF-8 sequences it leaves (replaced by U+FFFD).
+class Detected(NamedTuple):
+    """What detect_encoding found: the codec, the invalid sequences it replaces, and the
+    U+FFFD characters the file itself holds (damage done before it was saved)."""
+
+    encoding: str
+    replaced: int
+    literal: int = 0
+
+
+def detect_encoding(blocks: list[bytes] | Any, source: str, *, flag: bool = True) -> Detected:
+    """The encoding, how many invalid UTF-8 sequences it leaves, and the U+FFFD it holds.
 
     UTF-16 or UTF-32 when the file starts with their byte-order mark (Windows "Unicode" files);
     UTF-8 (BOM or not) when every byte decodes, or when the file is UTF-8 with a few damaged
@@ -192,30 +217,36 @@ def detect_encoding(
     Windows-1252 would turn every accent into mojibake); else Windows-1252 (a superset of the
     ISO-8859-1 that older Gutenberg `-8` files use); else an error asking for --encoding
     (`flag` False: a file read where there is no --encoding, such as a seed file).
+
+    Bad sequences are counted by the decoder's error handler, never by U+FFFD in its output:
+    a valid UTF-8 file may hold U+FFFD characters, and counting those as errors once sent such
+    files, with few other accents, to Windows-1252 and mojibake.
     """
     blocks = iter(blocks)
     first = next(blocks, b"")
     for bom, name in _BOMS:
         if first.startswith(bom):
-            validate(itertools.chain([first], blocks), name, source)
-            return name, 0
-    utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    multibyte, bad, cp1252_ok, offset = 0, 0, True, 0
+            literal = validate(itertools.chain([first], blocks), name, source)
+            return Detected(name, 0, literal)
+    utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="chargen-count")
+    _errors.count = 0
+    nonascii, replacements, cp1252_ok, offset = 0, 0, True, 0
     for block in itertools.chain([first], blocks):
         check_text(block, source, offset, flag=flag)
         text = utf8.decode(block)
         if not text.isascii():
-            bad += text.count("\ufffd")
-            multibyte += len(text) - len(text.encode("ascii", "ignore"))
+            replacements += text.count(REPLACEMENT)
+            nonascii += len(text) - len(text.encode("ascii", "ignore"))
             if cp1252_ok and any(b in block for b in _CP1252_UNDEFINED):
                 cp1252_ok = False
         offset += len(block)
-    bad += utf8.decode(b"", final=True).count("\ufffd")
-    multibyte -= bad
+    replacements += utf8.decode(b"", final=True).count(REPLACEMENT)
+    bad = _errors.count
+    multibyte = nonascii - bad
     if bad == 0 or multibyte >= 20 * bad:
-        return "utf-8-sig", bad
+        return Detected("utf-8-sig", bad, replacements - bad)
     if cp1252_ok:
-        return "cp1252", 0
+        return Detected("cp1252", 0)
     fix = "pass --encoding" if flag else "save it as UTF-8"
     raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; {fix}")
 

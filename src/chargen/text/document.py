@@ -58,6 +58,7 @@ class Document:
         self.options = options
         self._chars: int | None = None
         self.replaced = 0  # invalid UTF-8 sequences decoded as U+FFFD
+        self.literal = 0  # U+FFFD characters the file itself holds
         Transform(options).check()
         self._scan()
         self._plan()
@@ -83,10 +84,10 @@ class Document:
                 yield block
 
         if self.options.encoding is None:
-            self.encoding, self.replaced = detect_encoding(hashed(), self.source)
+            self.encoding, self.replaced, self.literal = detect_encoding(hashed(), self.source)
         else:
             self.encoding = self.options.encoding
-            validate(hashed(), self.encoding, self.source)
+            self.literal = validate(hashed(), self.encoding, self.source)
         self.sha256, self.size = digest.hexdigest(), size
         if blank:  # UTF-16/32 whitespace is not blank bytes: _plan finds those empty
             raise CorpusError(f"{self.source} is empty")
@@ -153,6 +154,11 @@ class Document:
         if self.replaced:
             notices.append(
                 f"{self.source}: {self.replaced} invalid UTF-8 byte sequence(s) replaced by U+FFFD"
+            )
+        if self.literal:
+            notices.append(
+                f"{self.source}: holds {self.literal} U+FFFD replacement character(s), "
+                "damage done before the file was saved; kept as they are"
             )
         if self.options.strip:
             if start_marker is None and end_marker is None:
