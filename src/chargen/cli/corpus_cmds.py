@@ -123,8 +123,8 @@ def echo_report(r: Any, *, err: bool = False, show_cleaning: bool = False) -> No
         err=err,
     )
     if show_cleaning:
-        # a big file is searched only near its ends (document.EDGE): 1 MB of blank lines or
-        # one 1 MB line there leaves no whole kept line to show
+        # a big file's cut is planned on 1 MB of lines at each end (document.EDGE): 1 MB of
+        # blank lines or one 1 MB line there leaves no whole kept line to show
         unseen = "(none within 1 MB of this end of the file)"
         click.echo(
             f"  first kept line: {_short(r.first_line) if r.first_line else unseen}", err=err

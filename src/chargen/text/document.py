@@ -12,6 +12,7 @@ import hashlib
 import io
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import BinaryIO
 
@@ -30,7 +31,10 @@ from chargen.text.clean import (
 )
 
 BLOCK = 1 << 20  # bytes or characters read at a time
-EDGE = 1 << 20  # bytes of head and tail searched for Gutenberg markers
+EDGE = 1 << 20  # bytes of head and tail searched first for Gutenberg markers
+# Every marker file names Project Gutenberg: a file that never does needs no search past its
+# ends (two byte searches, a fraction of decoding's cost; see locate)
+_NAMES = (b"utenberg", b"UTENBERG")
 HELD_IN_MEMORY = 16 << 20  # characters of held-back blank lines kept in memory, then on disk
 
 Opener = Callable[[], BinaryIO]
@@ -74,13 +78,19 @@ class Document:
     def _scan(self) -> None:
         """Hash the bytes, reject binary or empty files, and settle the encoding."""
         digest, size, blank = hashlib.sha256(), 0, True
+        named = not self.options.strip  # whether the bytes name Project Gutenberg
 
         def hashed() -> Iterator[bytes]:
-            nonlocal size, blank
+            nonlocal size, blank, named
+            seam = b""
             for block in self._blocks():
                 digest.update(block)
                 size += len(block)
                 blank = blank and not block.strip()
+                if not named:
+                    ends = seam + block[:16]
+                    named = any(n in block or n in ends for n in _NAMES)
+                    seam = block[-16:]
                 yield block
 
         if self.options.encoding is None:
@@ -89,6 +99,8 @@ class Document:
             self.encoding = self.options.encoding
             self.literal = validate(hashed(), self.encoding, self.source)
         self.sha256, self.size = digest.hexdigest(), size
+        # UTF-16/32 spell the name with NUL bytes between its letters
+        self.named = named or code_unit(self.encoding) > 1
         if blank:  # UTF-16/32 whitespace is not blank bytes: _plan finds those empty
             raise CorpusError(f"{self.source} is empty")
 
@@ -97,31 +109,50 @@ class Document:
         text = decoder.decode(data, final)
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
-    def _plan(self) -> None:
-        """Characters to drop at the top and bottom, from the head and tail of the file."""
+    def _edges(self) -> _Edges:
+        """The lines the cut is planned on: the head and tail of the file, or windows around
+        markers found further in (`gutenberg.locate`) when the head or tail lacks one."""
         with self.opener() as fh:
             if self.size <= 2 * EDGE:
-                head = tail = self._text(fh.read(), True)
-                whole = True
-            else:
-                raw = fh.read(EDGE)
-                head = self._text(raw, False)
-                head = head[: head.rfind("\n") + 1]
-                start = self.size - EDGE
-                fh.seek(start - start % code_unit(self.encoding))
-                tail = self._text(fh.read(), True, fixed_order(self.encoding, raw))
-                tail = tail[tail.find("\n") + 1 :]
-                whole = False
+                head = self._text(fh.read(), True)
+                bom = 1 if head.startswith("\ufeff") else 0
+                tail = _lines(head[bom:])
+                # the head keeps a last empty line the tail drops: the whole text may be blank
+                whole = head[bom:].split("\n")
+                return _Edges(whole, tail, len(head) - bom, whole=True, bom=bom)
+            raw = fh.read(EDGE)
+            head = self._text(raw, False)
+            head = head[: head.rfind("\n") + 1]
+            start = self.size - EDGE
+            fh.seek(start - start % code_unit(self.encoding))
+            tail = self._text(fh.read(), True, fixed_order(self.encoding, raw))
+            tail = tail[tail.find("\n") + 1 :]
         # a byte-order mark the named --encoding leaves in (detection consumes it)
         bom = 1 if head.startswith("\ufeff") else 0
-        head = head[bom:]
-        if whole:
-            tail = head
-        hl, tl = head.split("\n"), tail.split("\n")
-        if tl and tl[-1] == "":
-            tl.pop()  # the final newline ends the last line; it starts no new one
-        if not whole and hl[-1] == "":
-            hl.pop()  # the head was cut after a newline (or holds no whole line at all)
+        edges = _Edges(_lines(head[bom:]), _lines(tail), len(tail), whole=False, bom=bom)
+        if not self.options.strip or not self.named:
+            return edges
+        no_start = gutenberg.find_start(edges.head)[1] is None
+        no_end = gutenberg.find_end(edges.tail, 0)[1] is None
+        if not (no_start or no_end):
+            return edges
+        found = gutenberg.locate(self._text_blocks(), EDGE)
+        if no_start and found.head is not None:
+            w = found.head
+            edges.head, edges.bom = _lines(w.text), 0
+            edges.before, edges.before_lines = w.offset, w.line
+        if no_end and found.tail is not None:
+            w = found.tail
+            edges.tail, edges.tail_len = _lines(w.text), len(w.text)
+            edges.after = found.chars - w.offset - len(w.text)
+            edges.after_lines = found.lines - w.line - len(edges.tail)
+            edges.beyond = [t for line, t in found.markers if line >= w.line + len(edges.tail)]
+        return edges
+
+    def _plan(self) -> None:
+        """Characters to drop at the top and bottom, and what the report says of them."""
+        edges = self._edges()
+        hl, tl, whole = edges.head, edges.tail, edges.whole
         first, start_marker = 0, None
         if self.options.strip:
             first, start_marker = gutenberg.find_start(hl)
@@ -133,7 +164,7 @@ class Document:
         if self.options.strip:
             end, end_marker = gutenberg.find_end(tl, first if whole else 0)
         if end_marker is not None:
-            extra = gutenberg.another_book(tl, end + 1)
+            extra = gutenberg.another_book(tl + edges.beyond, end + 1)
             if extra is not None:
                 raise self._several_books(extra)
         last = gutenberg.last_text_line(tl, end, first if whole else 0)
@@ -143,9 +174,11 @@ class Document:
                     f"{self.source} holds only a Project Gutenberg header and licence, no text"
                 )
             raise CorpusError(f"{self.source} is empty")
-        self.head_chars = bom + sum(len(line) + 1 for line in hl[:first])
-        self.tail_chars = max(0, len(tail) - sum(len(line) + 1 for line in tl[: last + 1]))
-        self.removed_top, self.removed_bottom = first, len(tl) - last - 1
+        self.head_chars = edges.before + edges.bom + sum(len(line) + 1 for line in hl[:first])
+        kept = sum(len(line) + 1 for line in tl[: last + 1])
+        self.tail_chars = edges.after + max(0, edges.tail_len - kept)
+        self.removed_top = edges.before_lines + first
+        self.removed_bottom = edges.after_lines + len(tl) - last - 1
         # a big file's head or tail may hold no kept line (a 1 MB line, 1 MB of blank lines)
         self.first_line = _shown(hl[first]) if first < len(hl) else ""
         self.last_line = _shown(tl[last]) if 0 <= last < len(tl) else ""
@@ -176,27 +209,32 @@ class Document:
             "or keep everything with --no-strip"
         )
 
-    def _raw_lines(self) -> Iterator[str]:
-        """Decoded, newline-normalised text between the cuts, in blocks of whole lines."""
+    def _text_blocks(self) -> Iterator[str]:
+        """The whole decoded, newline-normalised text in blocks, as the cuts count it."""
         errors = "replace" if self.replaced else "strict"
         fh = io.TextIOWrapper(self.opener(), encoding=self.encoding, errors=errors, newline=None)
-        skip, hold, pending = self.head_chars, self.tail_chars, ""
         try:
             with fh:
                 while block := fh.read(BLOCK):
-                    if skip:
-                        cut = min(skip, len(block))
-                        block, skip = block[cut:], skip - cut
-                    pending += block
-                    ready = len(pending) - hold
-                    cut = pending.rfind("\n", 0, ready) + 1 if ready > 0 else 0
-                    if cut == 0 and ready > 8 * BLOCK:
-                        cut = ready  # a huge line: cut it rather than hold it all
-                    if cut:
-                        yield pending[:cut]
-                        pending = pending[cut:]
+                    yield block
         except UnicodeDecodeError as exc:
             raise CorpusError(f"{self.source} changed while it was read: {exc}") from exc
+
+    def _raw_lines(self) -> Iterator[str]:
+        """Decoded, newline-normalised text between the cuts, in blocks of whole lines."""
+        skip, hold, pending = self.head_chars, self.tail_chars, ""
+        for block in self._text_blocks():
+            if skip:
+                cut = min(skip, len(block))
+                block, skip = block[cut:], skip - cut
+            pending += block
+            ready = len(pending) - hold
+            cut = pending.rfind("\n", 0, ready) + 1 if ready > 0 else 0
+            if cut == 0 and ready > 8 * BLOCK:
+                cut = ready  # a huge line: cut it rather than hold it all
+            if cut:
+                yield pending[:cut]
+                pending = pending[cut:]
         rest = pending[: len(pending) - hold]
         if rest:
             yield rest
@@ -277,6 +315,30 @@ class Document:
             last_line=self.last_line,
             notices=self.notices,
         )
+
+
+@dataclass
+class _Edges:
+    """Lines the cut is planned on, and the characters and lines of the file outside them."""
+
+    head: list[str]
+    tail: list[str]
+    tail_len: int  # characters of text the tail lines were split from
+    whole: bool  # head and tail are the whole file
+    bom: int = 0  # a byte-order mark before the head
+    before: int = 0
+    before_lines: int = 0
+    after: int = 0
+    after_lines: int = 0
+    beyond: list[str] = field(default_factory=list)  # marker lines after the tail
+
+
+def _lines(text: str) -> list[str]:
+    """Lines of a text of whole lines: a final newline ends the last line, starts no new one."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # or the text held no whole line at all
+    return lines
 
 
 def _through_last_text_line(text: str) -> str:

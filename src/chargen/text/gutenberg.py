@@ -1,13 +1,15 @@
 """Where the book starts and ends inside a Project Gutenberg file, for every header era.
 
-Markers are searched only in the head and tail of a file, so a multi-gigabyte corpus is never
-held in memory to trim it; the caller streams the text between the two cuts.
+Markers are searched in the head and tail of a file, and when one is missing there, in one
+streaming pass over the whole text (`locate`), so a multi-gigabyte corpus is never held in
+memory to trim it; the caller streams the text between the two cuts.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 # A start marker ends the header: the modern `*** START OF ...` lines (with or without the
 # space) and the 1990s `*END*THE SMALL PRINT! ...` line that closes the licence block.
@@ -36,6 +38,14 @@ MARKER = re.compile(
     f"(?:{_MODERN_START})|(?:{END.pattern})".replace(r"\W", r"[^\w\n]").replace(r"\s", r"[^\S\n]"),
     re.IGNORECASE | re.MULTILINE,
 )
+# Start and end marker lines, found in blocks of whole lines (confirmed by START and END).
+LINE_MARKER = re.compile(
+    f"(?:{START.pattern})|(?:{END.pattern})".replace(r"\W", r"[^\w\n]").replace(r"\s", r"[^\S\n]"),
+    re.IGNORECASE | re.MULTILINE,
+)
+# Every marker holds one of these words: blocks without any skip the regex (30x its speed).
+_MARKER_WORDS = ("gutenberg", "small print", "etext", "e-text", "ebook", "e-book")
+_MAX_MARKERS = 1000  # marker lines kept by `locate`: a few are real, the rest would be quotes
 # A second start marker this close to the first one belongs to the same header.
 _HEADER_SPAN = 400
 
@@ -116,3 +126,92 @@ def last_text_line(lines: list[str], end: int, floor: int) -> int:
     while i >= floor and not lines[i].replace("\x1a", "").strip():  # Ctrl-Z: DOS end of file
         i -= 1
     return i
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whole lines of a file's text: `text` starts at character `offset`, on line `line`."""
+
+    text: str
+    offset: int
+    line: int
+
+
+@dataclass
+class Located:
+    """What one pass over a file's whole text found: its size in characters and lines, the
+    marker lines (line index, text), and windows around the start and end markers."""
+
+    chars: int = 0
+    lines: int = 0
+    markers: list[tuple[int, str]] = field(default_factory=list)
+    head: Window | None = None  # `edge` characters from the start marker line on
+    tail: Window | None = None  # up to `edge` characters before the end marker, through it
+
+
+def locate(blocks: Iterable[str], edge: int) -> Located:
+    """Find the start and end markers anywhere in a text given as blocks, in flat memory.
+
+    The start marker is the first one before any end marker (as `find_start` has it), the end
+    marker the first one of all (a start after it is another book's); each comes back with
+    `edge` characters of context, enough for `find_start`, `skip_notes` and `last_text_line`,
+    so a marker 300 MB into a file is cut as one in its first megabyte would be.
+    """
+    found = Located()
+    pending, recent = "", ""
+    head: list[str] = []
+    head_at: tuple[int, int] | None = None
+    for block in blocks:
+        pending += block
+        cut = pending.rfind("\n") + 1
+        if not cut:
+            if len(pending) <= 8 * edge:
+                continue
+            cut = len(pending)  # a huge line: cut it rather than hold it all
+        chunk, pending = pending[:cut], pending[cut:]
+        if head_at is not None and sum(map(len, head)) < edge:
+            head.append(chunk)
+        for at, line, text in _markers_in(chunk, found.lines):
+            if len(found.markers) < _MAX_MARKERS:
+                found.markers.append((line, text))
+            if found.tail is not None:
+                continue
+            if END.match(text):
+                before = (recent + chunk[:at])[-edge:]
+                if len(recent) + at > edge:
+                    before = before[before.find("\n") + 1 :]  # from a line start
+                through = chunk.find("\n", at) + 1 or len(chunk)
+                offset = found.chars + at - len(before)
+                found.tail = Window(before + chunk[at:through], offset, line - before.count("\n"))
+            elif head_at is None:
+                head_at = (found.chars + at, line)
+                head.append(chunk[at:])
+        recent = (recent + chunk)[-2 * edge :]
+        found.chars += len(chunk)
+        found.lines += chunk.count("\n")
+    if pending:
+        found.chars += len(pending)
+        found.lines += 1
+    if head_at is not None:
+        text = "".join(head)
+        marker_end = text.find("\n") + 1 or len(text)  # the marker line, however long
+        cut = text.rfind("\n", marker_end, edge) + 1 or marker_end
+        found.head = Window(text[:cut], *head_at)
+    return found
+
+
+def _markers_in(chunk: str, lines: int) -> list[tuple[int, int, str]]:
+    """Marker lines (character offset, line index, text) in a block of whole lines that
+    starts on line `lines`."""
+    lowered = chunk.lower()
+    if not any(word in lowered for word in _MARKER_WORDS):
+        return []
+    out = []
+    for m in LINE_MARKER.finditer(chunk):
+        end = chunk.find("\n", m.start())
+        text = chunk[m.start() : end if end >= 0 else len(chunk)]
+        if START.match(text) or END.match(text):
+            out.append((m.start(), lines + chunk.count("\n", 0, m.start()), text))
+            if len(out) >= _MAX_MARKERS:
+                break
+    return out
