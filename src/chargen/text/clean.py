@@ -116,6 +116,7 @@ class CleanReport:
     first_line: str
     last_line: str
     notices: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # first line of each production note removed at the top
 
 
 @dataclass(frozen=True)

@@ -153,11 +153,11 @@ class Document:
         """Characters to drop at the top and bottom, and what the report says of them."""
         edges = self._edges()
         hl, tl, whole = edges.head, edges.tail, edges.whole
-        first, start_marker = 0, None
+        first, start_marker, notes = 0, None, []
         if self.options.strip:
             first, start_marker = gutenberg.find_start(hl)
             if start_marker is not None:
-                first = gutenberg.skip_notes(hl, first)
+                first, notes = gutenberg.skip_notes(hl, first)
         while first < len(hl) and not hl[first].strip():
             first += 1
         end, end_marker = len(tl), None
@@ -183,6 +183,7 @@ class Document:
         self.first_line = _shown(hl[first]) if first < len(hl) else ""
         self.last_line = _shown(tl[last]) if 0 <= last < len(tl) else ""
         self.start_marker, self.end_marker = start_marker, end_marker
+        self.notes = tuple(_shown(note) for note in notes)
         notices = []
         if self.replaced:
             notices.append(
@@ -314,6 +315,7 @@ class Document:
             first_line=self.first_line,
             last_line=self.last_line,
             notices=self.notices,
+            notes=self.notes,
         )
 
 
