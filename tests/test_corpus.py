@@ -564,3 +564,14 @@ def test_a_file_that_never_names_gutenberg_gets_no_full_search(
     doc = Document("n", bytes_opener(named.encode()), CleanOptions())
     assert (doc.removed_top, doc.removed_bottom, calls) == (0, 0, [1])
     assert doc.notices == ("n: no Project Gutenberg markers; kept whole",)
+
+
+def test_locate_reads_a_last_line_without_a_line_break() -> None:
+    from chargen.text.gutenberg import locate
+
+    text = "a\n" * 5 + "*** END OF THE PROJECT GUTENBERG EBOOK X ***"
+    found = locate([text[:7], text[7:]], 4)
+    assert (found.chars, found.lines, found.markers) == (len(text), 6, [(5, text[10:])])
+    assert found.tail is not None and found.tail.text == "a\n" + text[10:]
+    assert (found.tail.offset, found.tail.line) == (8, 4)
+    assert locate(["x" * 100], 4).lines == 1 and locate([], 4).lines == 0

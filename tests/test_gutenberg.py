@@ -189,6 +189,19 @@ CASES: dict[str, tuple[list[str], str, list[str]]] = {
             "[Transcriber's Note: This etext was produced from Planet Stories",
         ],
     ),
+    # the same under a heading of its own: heading and note go, shown together
+    "source note under a heading": (
+        [
+            "",
+            "Transcriber's Note:",
+            "",
+            "  This e-text was prepared from the 1911 reprint.",
+            "",
+            "A BOOK",
+        ],
+        "A BOOK",
+        ["Transcriber's Note: This e-text was prepared from the 1911 reprint."],
+    ),
     # one that speaks of the book's own text stays, heading and all
     "corrections kept": (
         [

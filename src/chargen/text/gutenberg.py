@@ -8,7 +8,7 @@ memory to trim it; the caller streams the text between the two cuts.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 # A start marker ends the header: the modern `*** START OF ...` lines (with or without the
@@ -47,7 +47,6 @@ NOTES = re.compile(
     r"|images\s+of\s+the\s+original\s+(pages|book)\s+(are|is)\s+available"
     r"|(page\s+)?images\s+(generously\s+)?(made\s+)?available\s+(by|from|through|at)"
     r"|the\s+original\s+(page\s+)?(images|scans)\s+(are|is)\s+available"
-    r"|special\s+thanks\s+(are\s+)?(due\s+)?to"
     r"|updated\s+editions\s+will)",
     re.IGNORECASE,
 )
@@ -129,18 +128,20 @@ def skip_notes(lines: list[str], i: int) -> tuple[int, list[str]]:
         while i < len(lines) and not lines[i].strip():
             i += 1
         end = _paragraph_end(lines, i)
-        if end == i + 1 and TRANSCRIBER.match(lines[i]) and len(lines[i].strip()) < 30:
+        paragraph = lines[i:end]
+        shown = lines[i].strip() if i < len(lines) else ""
+        if end == i + 1 and TRANSCRIBER.match(lines[i]) and len(shown) < 30:
             # a "Transcriber's Note:" heading: the note is the paragraph after it
             nxt = end
             while nxt < len(lines) and not lines[nxt].strip():
                 nxt += 1
             end = _paragraph_end(lines, nxt)
-            paragraph = [lines[i], *lines[nxt:end]]
-        else:
-            paragraph = lines[i:end]
+            paragraph += lines[nxt:end]
+            if nxt < end:
+                shown = f"{shown} {lines[nxt].strip()}"
         if i >= len(lines) or not is_note(paragraph):
             return i, removed
-        removed.append(lines[i].strip())
+        removed.append(shown)
         i = end
 
 
@@ -221,17 +222,11 @@ def locate(blocks: Iterable[str], edge: int) -> Located:
     so a marker 300 MB into a file is cut as one in its first megabyte would be.
     """
     found = Located()
-    pending, recent = "", ""
+    recent = ""
     head: list[str] = []
     head_at: tuple[int, int] | None = None
-    for block in blocks:
-        pending += block
-        cut = pending.rfind("\n") + 1
-        if not cut:
-            if len(pending) <= 8 * edge:
-                continue
-            cut = len(pending)  # a huge line: cut it rather than hold it all
-        chunk, pending = pending[:cut], pending[cut:]
+    unended = False
+    for chunk in _whole_lines(blocks, 8 * edge):
         if head_at is not None and sum(map(len, head)) < edge:
             head.append(chunk)
         for at, line, text in _markers_in(chunk, found.lines):
@@ -252,15 +247,31 @@ def locate(blocks: Iterable[str], edge: int) -> Located:
         recent = (recent + chunk)[-2 * edge :]
         found.chars += len(chunk)
         found.lines += chunk.count("\n")
-    if pending:
-        found.chars += len(pending)
-        found.lines += 1
+        unended = not chunk.endswith("\n")
+    if found.chars and unended:
+        found.lines += 1  # the last line, with no line break after it
     if head_at is not None:
         text = "".join(head)
         marker_end = text.find("\n") + 1 or len(text)  # the marker line, however long
         cut = text.rfind("\n", marker_end, edge) + 1 or marker_end
         found.head = Window(text[:cut], *head_at)
     return found
+
+
+def _whole_lines(blocks: Iterable[str], longest: int) -> Iterator[str]:
+    """The text in chunks that end at a line break: the last may end without one, and a line
+    over `longest` characters is cut (no marker is that long)."""
+    pending = ""
+    for block in blocks:
+        pending += block
+        cut = pending.rfind("\n") + 1
+        if not cut and len(pending) > longest:
+            cut = len(pending)
+        if cut:
+            yield pending[:cut]
+            pending = pending[cut:]
+    if pending:
+        yield pending
 
 
 def _markers_in(chunk: str, lines: int) -> list[tuple[int, int, str]]:
