@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from chargen.errors import ConfigError, UsageProblem
-from chargen.text.clean import detect_encoding
+from chargen.text.decode import detect_encoding
 
 
 def parse_temperatures(text: str) -> list[float]:

@@ -18,11 +18,8 @@ from typing import BinaryIO
 
 from chargen.errors import CorpusError
 from chargen.text import gutenberg
-from chargen.text.clean import (
-    CleanOptions,
-    CleanReport,
-    CleanText,
-    Transform,
+from chargen.text.clean import CleanOptions, CleanReport, CleanText, Transform
+from chargen.text.decode import (
     code_unit,
     detect_encoding,
     display_encoding,
