@@ -1,8 +1,9 @@
 """One corpus source cleaned in a streaming pass: bounded memory whatever the file size.
 
-A first pass checks the bytes (text, encoding, hash); the Gutenberg cut is found in the head
-and tail only; each later pass decodes blocks, drops the header characters, holds back the
-footer characters and cleans whole lines, so a file is never held in memory, let alone twice.
+A first pass checks the bytes (text, encoding, hash); the Gutenberg cut is planned (cut.py) on
+the head and tail, or, when a marker is missing there, on windows around the markers one more
+streaming pass finds; each later pass decodes blocks, drops the header characters, holds back
+the footer characters and cleans whole lines, so a file is never held in memory, let alone twice.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import hashlib
 import io
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import BinaryIO
 
 from chargen.errors import CorpusError
 from chargen.text import gutenberg
 from chargen.text.clean import CleanOptions, CleanReport, CleanText, Transform
+from chargen.text.cut import Edges, lines_of, plan_cut, several_books
 from chargen.text.decode import (
     code_unit,
     detect_encoding,
@@ -35,11 +36,6 @@ _NAMES = (b"utenberg", b"UTENBERG")
 HELD_IN_MEMORY = 16 << 20  # characters of held-back blank lines kept in memory, then on disk
 
 Opener = Callable[[], BinaryIO]
-
-
-def _shown(line: str) -> str:
-    """A line for the report, without spaces or DOS end-of-file marks (Ctrl-Z) around it."""
-    return line.strip().strip("\x1a").strip()
 
 
 def bytes_opener(data: bytes) -> Opener:
@@ -106,17 +102,17 @@ class Document:
         text = decoder.decode(data, final)
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
-    def _edges(self) -> _Edges:
+    def _edges(self) -> Edges:
         """The lines the cut is planned on: the head and tail of the file, or windows around
         markers found further in (`gutenberg.locate`) when the head or tail lacks one."""
         with self.opener() as fh:
             if self.size <= 2 * EDGE:
                 head = self._text(fh.read(), True)
                 bom = 1 if head.startswith("\ufeff") else 0
-                tail = _lines(head[bom:])
+                tail = lines_of(head[bom:])
                 # the head keeps a last empty line the tail drops: the whole text may be blank
                 whole = head[bom:].split("\n")
-                return _Edges(whole, tail, len(head) - bom, whole=True, bom=bom)
+                return Edges(whole, tail, len(head) - bom, whole=True, bom=bom)
             raw = fh.read(EDGE)
             head = self._text(raw, False)
             head = head[: head.rfind("\n") + 1]
@@ -126,7 +122,7 @@ class Document:
             tail = tail[tail.find("\n") + 1 :]
         # a byte-order mark the named --encoding leaves in (detection consumes it)
         bom = 1 if head.startswith("\ufeff") else 0
-        edges = _Edges(_lines(head[bom:]), _lines(tail), len(tail), whole=False, bom=bom)
+        edges = Edges(lines_of(head[bom:]), lines_of(tail), len(tail), whole=False, bom=bom)
         if not self.options.strip or not self.named:
             return edges
         no_start = gutenberg.find_start(edges.head)[1] is None
@@ -136,11 +132,11 @@ class Document:
         found = gutenberg.locate(self._text_blocks(), EDGE)
         if no_start and found.head is not None:
             w = found.head
-            edges.head, edges.bom = _lines(w.text), 0
+            edges.head, edges.bom = lines_of(w.text), 0
             edges.before, edges.before_lines = w.offset, w.line
         if no_end and found.tail is not None:
             w = found.tail
-            edges.tail, edges.tail_len = _lines(w.text), len(w.text)
+            edges.tail, edges.tail_len = lines_of(w.text), len(w.text)
             edges.after = found.chars - w.offset - len(w.text)
             edges.after_lines = found.lines - w.line - len(edges.tail)
             edges.beyond = [t for line, t in found.markers if line >= w.line + len(edges.tail)]
@@ -148,39 +144,12 @@ class Document:
 
     def _plan(self) -> None:
         """Characters to drop at the top and bottom, and what the report says of them."""
-        edges = self._edges()
-        hl, tl, whole = edges.head, edges.tail, edges.whole
-        first, start_marker, notes = 0, None, []
-        if self.options.strip:
-            first, start_marker = gutenberg.find_start(hl)
-            if start_marker is not None:
-                first, notes = gutenberg.skip_notes(hl, first)
-        while first < len(hl) and not hl[first].strip():
-            first += 1
-        end, end_marker = len(tl), None
-        if self.options.strip:
-            end, end_marker = gutenberg.find_end(tl, first if whole else 0)
-        if end_marker is not None:
-            extra = gutenberg.another_book(tl + edges.beyond, end + 1)
-            if extra is not None:
-                raise self._several_books(extra)
-        last = gutenberg.last_text_line(tl, end, first if whole else 0)
-        if whole and last < first:
-            if start_marker or end_marker:
-                raise CorpusError(
-                    f"{self.source} holds only a Project Gutenberg header and licence, no text"
-                )
-            raise CorpusError(f"{self.source} is empty")
-        self.head_chars = edges.before + edges.bom + sum(len(line) + 1 for line in hl[:first])
-        kept = sum(len(line) + 1 for line in tl[: last + 1])
-        self.tail_chars = edges.after + max(0, edges.tail_len - kept)
-        self.removed_top = edges.before_lines + first
-        self.removed_bottom = edges.after_lines + len(tl) - last - 1
-        # a big file's head or tail may hold no kept line (a 1 MB line, 1 MB of blank lines)
-        self.first_line = _shown(hl[first]) if first < len(hl) else ""
-        self.last_line = _shown(tl[last]) if 0 <= last < len(tl) else ""
-        self.start_marker, self.end_marker = start_marker, end_marker
-        self.notes = tuple(_shown(note) for note in notes)
+        cut = plan_cut(self._edges(), strip=self.options.strip, source=self.source)
+        self.head_chars, self.tail_chars = cut.head_chars, cut.tail_chars
+        self.removed_top, self.removed_bottom = cut.removed_top, cut.removed_bottom
+        self.first_line, self.last_line = cut.first_line, cut.last_line
+        self.start_marker, self.end_marker = cut.start_marker, cut.end_marker
+        self.notes = cut.notes
         notices = []
         if self.replaced:
             notices.append(
@@ -192,20 +161,13 @@ class Document:
                 "damage done before the file was saved; kept as they are"
             )
         if self.options.strip:
-            if start_marker is None and end_marker is None:
+            if self.start_marker is None and self.end_marker is None:
                 notices.append(f"{self.source}: no Project Gutenberg markers; kept whole")
-            elif start_marker is None:
+            elif self.start_marker is None:
                 notices.append(f"{self.source}: end marker but no start marker; kept the top")
-            elif end_marker is None:
+            elif self.end_marker is None:
                 notices.append(f"{self.source}: start marker but no end marker; kept the bottom")
         self.notices = tuple(notices)
-
-    def _several_books(self, marker: str) -> CorpusError:
-        return CorpusError(
-            f"{self.source} holds more than one Project Gutenberg ebook ({marker[:80]!r} is "
-            "inside it); give each book as its own file (a directory of them works as --corpus), "
-            "or keep everything with --no-strip"
-        )
 
     def _text_blocks(self) -> Iterator[str]:
         """The whole decoded, newline-normalised text in blocks, as the cuts count it."""
@@ -218,7 +180,7 @@ class Document:
         except UnicodeDecodeError as exc:
             raise CorpusError(f"{self.source} changed while it was read: {exc}") from exc
 
-    def _raw_lines(self) -> Iterator[str]:
+    def _rawlines_of(self) -> Iterator[str]:
         """Decoded, newline-normalised text between the cuts, in blocks of whole lines."""
         skip, hold, pending = self.head_chars, self.tail_chars, ""
         for block in self._text_blocks():
@@ -253,10 +215,10 @@ class Document:
         with tempfile.SpooledTemporaryFile(
             max_size=HELD_IN_MEMORY, mode="w+", encoding="utf-8", errors="surrogatepass"
         ) as held:
-            for raw in self._raw_lines():
+            for raw in self._rawlines_of():
                 # every marker names Project Gutenberg; the substring test is 15x the regex's speed
                 if strip and "gutenberg" in raw.lower() and (found := gutenberg.MARKER.search(raw)):
-                    raise self._several_books(raw[found.start() :].split("\n", 1)[0].strip())
+                    raise several_books(self.source, raw[found.start() :].split("\n", 1)[0].strip())
                 if "\x1a" in raw:  # DOS end-of-file marks (Ctrl-Z) in older ebooks
                     raw = raw.replace("\x1a", "")
                 text = transform(raw)
@@ -314,30 +276,6 @@ class Document:
             notices=self.notices,
             notes=self.notes,
         )
-
-
-@dataclass
-class _Edges:
-    """Lines the cut is planned on, and the characters and lines of the file outside them."""
-
-    head: list[str]
-    tail: list[str]
-    tail_len: int  # characters of text the tail lines were split from
-    whole: bool  # head and tail are the whole file
-    bom: int = 0  # a byte-order mark before the head
-    before: int = 0
-    before_lines: int = 0
-    after: int = 0
-    after_lines: int = 0
-    beyond: list[str] = field(default_factory=list)  # marker lines after the tail
-
-
-def _lines(text: str) -> list[str]:
-    """Lines of a text of whole lines: a final newline ends the last line, starts no new one."""
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # or the text held no whole line at all
-    return lines
 
 
 def _through_last_text_line(text: str) -> str:

@@ -84,16 +84,6 @@ _MAX_MARKERS = 1000  # marker lines kept by `locate`: a few are real, the rest w
 _HEADER_SPAN = 400
 
 
-@dataclass(frozen=True)
-class Cut:
-    """Kept lines: from head line `first` to the line `bottom` lines before the end."""
-
-    first: int  # index of the first kept line in the head
-    last: int  # index of the last kept line in the tail
-    start_marker: str | None
-    end_marker: str | None
-
-
 def find_start(lines: list[str]) -> tuple[int, str | None]:
     """Index after the header (0 if none) and the marker that closed it."""
     # the licence after a book's end marker can hold a small-print start line (2002 style)
