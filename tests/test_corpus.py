@@ -575,3 +575,27 @@ def test_locate_reads_a_last_line_without_a_line_break() -> None:
     assert found.tail is not None and found.tail.text == "a\n" + text[10:]
     assert (found.tail.offset, found.tail.line) == (8, 4)
     assert locate(["x" * 100], 4).lines == 1 and locate([], 4).lines == 0
+
+
+def test_a_long_footer_after_a_far_end_marker_is_not_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory stays flat however much follows the end marker: the marker search counted the
+    whole text, so the reader stops at the cut instead of holding the footer back."""
+    import tracemalloc
+
+    header, body, footer = ERAS["2010s"]
+    after = "\n".join(_filler(6 << 20, "After")) + "\n"
+    data = ("\n".join(header + body + footer) + "\n" + after).encode()
+    monkeypatch.setattr(document, "EDGE", 4096)
+    monkeypatch.setattr(document, "BLOCK", 1 << 16)
+    tracemalloc.start()
+    try:
+        doc = Document("s", bytes_opener(data), CleanOptions())
+        text = "".join(doc.chunks())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text == "\n".join(body) + "\n"
+    assert doc.total_chars == len(data)
+    assert peak < 1 << 20

@@ -56,6 +56,7 @@ class Document:
         self._chars: int | None = None
         self.replaced = 0  # invalid UTF-8 sequences decoded as U+FFFD
         self.literal = 0  # U+FFFD characters the file itself holds
+        self.total_chars: int | None = None  # of the decoded text, once a pass has read it all
         Transform(options).check()
         self._scan()
         self._plan()
@@ -130,6 +131,7 @@ class Document:
         if not (no_start or no_end):
             return edges
         found = gutenberg.locate(self._text_blocks(), EDGE)
+        self.total_chars = found.chars
         if no_start and found.head is not None:
             w = found.head
             edges.head, edges.bom = lines_of(w.text), 0
@@ -180,13 +182,23 @@ class Document:
         except UnicodeDecodeError as exc:
             raise CorpusError(f"{self.source} changed while it was read: {exc}") from exc
 
-    def _rawlines_of(self) -> Iterator[str]:
-        """Decoded, newline-normalised text between the cuts, in blocks of whole lines."""
+    def _raw_lines(self) -> Iterator[str]:
+        """Decoded, newline-normalised text between the cuts, in blocks of whole lines.
+
+        The footer is held back as it is read, unless the whole text's length is known (the
+        marker search read it): a footer of hundreds of megabytes after a far end marker is
+        then never read, let alone held.
+        """
         skip, hold, pending = self.head_chars, self.tail_chars, ""
+        left = None if self.total_chars is None else max(0, self.total_chars - skip - hold)
+        if left is not None:
+            hold = 0
         for block in self._text_blocks():
             if skip:
                 cut = min(skip, len(block))
                 block, skip = block[cut:], skip - cut
+            if left is not None:
+                block, left = block[:left], left - min(left, len(block))
             pending += block
             ready = len(pending) - hold
             cut = pending.rfind("\n", 0, ready) + 1 if ready > 0 else 0
@@ -195,6 +207,8 @@ class Document:
             if cut:
                 yield pending[:cut]
                 pending = pending[cut:]
+            if left == 0:
+                break
         rest = pending[: len(pending) - hold]
         if rest:
             yield rest
@@ -215,7 +229,7 @@ class Document:
         with tempfile.SpooledTemporaryFile(
             max_size=HELD_IN_MEMORY, mode="w+", encoding="utf-8", errors="surrogatepass"
         ) as held:
-            for raw in self._rawlines_of():
+            for raw in self._raw_lines():
                 # every marker names Project Gutenberg; the substring test is 15x the regex's speed
                 if strip and "gutenberg" in raw.lower() and (found := gutenberg.MARKER.search(raw)):
                     raise several_books(self.source, raw[found.start() :].split("\n", 1)[0].strip())
