@@ -15,7 +15,7 @@ from chargen.text.gutenberg import NOTES, is_note, skip_notes
 START = "*** START OF THIS PROJECT GUTENBERG EBOOK A BOOK ***"
 END = "*** END OF THIS PROJECT GUTENBERG EBOOK A BOOK ***"
 
-# (after the start marker, first kept line, first line of each removed note)
+# (after the start marker, first kept line as the file has it, first line of each note removed)
 CASES: dict[str, tuple[list[str], str, list[str]]] = {
     # 14881-8.txt, The Log School-House on the Columbia (2005): credit, then the HTML note
     "html version": (
@@ -229,6 +229,131 @@ CASES: dict[str, tuple[list[str], str, list[str]]] = {
         "[Transcriber's note: The original spelling has been preserved.]",
         [],
     ),
+    # 17997-8.txt, Contribution to Passamaquoddy Folk-Lore (2006): the HTML note goes, the
+    # transcriber's note on the book's symbols stays
+    "symbols kept": (
+        [
+            "",
+            "",
+            "E-text prepared by Thierry Alberto, Linda Cantoni, and the Project",
+            "Gutenberg Online Distributed Proofreading Team (http://www.pgdp.net/)",
+            "",
+            "",
+            "",
+            "Note: Project Gutenberg also has an HTML version of this file",
+            "      which includes the original illustrations and sound clips.",
+            "      See 17997-h.htm or 17997-h.zip:",
+            "      (http://www.gutenberg.net/dirs/1/7/9/9/17997/17997-h/17997-h.htm)",
+            "",
+            "",
+            "",
+            "Transcriber's note:",
+            "",
+            "      The symbol [=] followed by a vowel represents a macron.",
+            "      The symbol [)] followed by a vowel represents a breve.",
+            "",
+            "",
+            "Hemenway Southwestern Arch\u00e6ological Expedition",
+        ],
+        "Transcriber's note:",
+        [
+            "E-text prepared by Thierry Alberto, Linda Cantoni, and the Project",
+            "Note: Project Gutenberg also has an HTML version of this file",
+        ],
+    ),
+    # 21849-8.txt, The 'Mind the Paint' Girl (2007): a bracketed note of three paragraphs that
+    # ends on the book's errors is the book's, however it starts
+    "bracketed note kept": (
+        [
+            "",
+            "Produced by Louise Hope, Branko Collin and the Online",
+            "Distributed Proofreading Team at http://www.pgdp.net",
+            "",
+            "",
+            "  [Transcriber's Note:",
+            "",
+            "  The HTML version of this e-text includes the third-act song",
+            '  ("If you would only, only love me") in three forms: raw lilypond',
+            "  (.ly extension, can be converted to other formats), .pdf (image),",
+            "  and MIDI file.",
+            "",
+            '  The published play did not include music for the title song ("Mind',
+            '  the Paint"), sung in Act I.',
+            "",
+            "  Errors are listed at the end of the e-text.]",
+            "",
+            "",
+            "  THE",
+            '  "MIND THE PAINT"',
+            "  GIRL",
+        ],
+        "  [Transcriber's Note:",
+        ["Produced by Louise Hope, Branko Collin and the Online"],
+    ),
+    # 31894-0.txt, Two Latin Plays for High-School Students (2010): a note on the file's
+    # encoding is the file's, not the book's
+    "encoding note": (
+        [
+            "",
+            "Produced by Louise Hope, David Starner, Chuck Greif and",
+            "the Online Distributed Proofreading Team at",
+            "http://www.pgdp.net",
+            "",
+            "",
+            "[This e-text includes characters that require UTF-8 (Unicode) file",
+            "encoding:",
+            "",
+            "  \u0100\u0101 \u0112\u0113 \u012a\u012b \u014c\u014d \u016a\u016b",
+            "",
+            "If any of these characters do not display properly--in particular,",
+            "if the diacritic does not appear directly above the letter--or if the",
+            "apostrophes and quotation marks in this paragraph appear as garbage,",
+            "make sure your text reader\u2019s \u201ccharacter set\u201d or "
+            "\u201cfile encoding\u201d is set",
+            "to Unicode (UTF-8). You may also need to change the default font. As a",
+            "last resort, use the Latin-1 version of the file instead.]",
+            "",
+            "",
+            "  TWO LATIN PLAYS FOR",
+            "  HIGH-SCHOOL STUDENTS",
+        ],
+        "  TWO LATIN PLAYS FOR",
+        [
+            "Produced by Louise Hope, David Starner, Chuck Greif and",
+            "[This e-text includes characters that require UTF-8 (Unicode) file",
+        ],
+    ),
+    # old/7psss10.txt, Poems on Serious and Sacred Subjects (2003): a credit with no verb
+    "bare credit": (
+        [
+            "",
+            "Jonathan Ingram, Graham Smith and the PG Online Distributed Proofreading Team.",
+            "",
+            "",
+            "POEMS ON SERIOUS AND SACRED SUBJECTS,",
+        ],
+        "POEMS ON SERIOUS AND SACRED SUBJECTS,",
+        ["Jonathan Ingram, Graham Smith and the PG Online Distributed Proofreading Team."],
+    ),
+    # 52834-0.txt, Guernsey Folk Lore (2016): an untitled note on corrections stays
+    "untitled corrections": (
+        [
+            "",
+            "Produced by MWS and the Online Distributed Proofreading",
+            "Team at http://www.pgdp.net (This file was produced from",
+            "images generously made available by The Internet Archive)",
+            "",
+            "",
+            "The listed errata have been corrected (although the list is by no",
+            "means comprehensive), as have obvious typos. However, the original",
+            "text contained inconsistencies in hyphenation, accents and sometimes",
+            "spelling--these have been retained.",
+            "",
+            "GUERNSEY FOLK-LORE.",
+        ],
+        "The listed errata have been corrected (although the list is by no",
+        ["Produced by MWS and the Online Distributed Proofreading"],
+    ),
     # a title page's credits belong to the book
     "title page": (
         ["", "A BOOK", "", "Edited by John Smith", "", "Translated by Benjamin Jowett"],
@@ -243,7 +368,7 @@ def test_production_notes_are_cut_and_listed(case: str) -> None:
     after, first, notes = CASES[case]
     lines = ["The Project Gutenberg EBook of A Book", "", START, *after, "", END]
     cleaned = clean_bytes(("\r\n".join(lines) + "\r\n").encode(), CleanOptions(), source=case)
-    assert cleaned.report.first_line == first
+    assert cleaned.report.first_line == first.strip()
     assert cleaned.text.startswith(first + "\n")
     assert list(cleaned.report.notes) == notes
     kept = after[after.index(first) :]

@@ -58,6 +58,14 @@ _SOURCE = re.compile(
     r"|html\s+version|\bimages\s+of\s+the\s+original|archive\.org|\bpgdp\b",
     re.IGNORECASE,
 )
+# Notes on the file itself: which encoding it needs, what its readers must set.
+FILE_NOTE = re.compile(
+    r"^\s*\[?\s*this\s+(e-?)?(text|book|file)\s+(uses|includes|is\s+intended|requires"
+    r"|contains\s+characters|was\s+(saved|encoded))",
+    re.IGNORECASE,
+)
+_CREDIT = re.compile(r"distributed\s+proof|proofreading\s+team|\bpgdp\.net", re.IGNORECASE)
+_LONGEST_NOTE = 120  # lines a bracketed note may span before it is taken for the book's text
 _ABOUT_TEXT = re.compile(
     r"correct|spelling|typo|error|preserved|retained|inconsisten|hyphen|italic|punctuation"
     r"|footnote|illustration|original\s+(text|book)\s+(has|uses)|changed|amended|variant",
@@ -111,28 +119,46 @@ def _is_end(lines: list[str], lo: int, hi: int) -> bool:
 
 def skip_notes(lines: list[str], i: int) -> tuple[int, list[str]]:
     """Skip blank lines and paragraphs of production notes ("Produced by ...") from line `i`;
-    returns where the book starts and the first line of each paragraph skipped, so the
-    summary can show the cut."""
+    returns where the book starts and the first line of each note skipped, so the summary
+    can show the cut."""
     removed = []
     while True:
         while i < len(lines) and not lines[i].strip():
             i += 1
-        end = _paragraph_end(lines, i)
-        paragraph = lines[i:end]
-        shown = lines[i].strip() if i < len(lines) else ""
-        if end == i + 1 and TRANSCRIBER.match(lines[i]) and len(shown) < 30:
-            # a "Transcriber's Note:" heading: the note is the paragraph after it
-            nxt = end
-            while nxt < len(lines) and not lines[nxt].strip():
-                nxt += 1
-            end = _paragraph_end(lines, nxt)
-            paragraph += lines[nxt:end]
-            if nxt < end:
-                shown = f"{shown} {lines[nxt].strip()}"
-        if i >= len(lines) or not is_note(paragraph):
+        if i >= len(lines):
             return i, removed
+        end = _note_end(lines, i)
+        paragraph = [line for line in lines[i:end] if line.strip()]
+        if not is_note(paragraph):
+            return i, removed
+        shown = paragraph[0].strip()
+        if len(paragraph) > 1 and len(shown) < 30 and shown.endswith(":"):
+            shown = f"{shown} {paragraph[1].strip()}"  # a heading: show what it heads
         removed.append(shown)
         i = end
+
+
+def _note_end(lines: list[str], i: int) -> int:
+    """The end of the note starting at line `i`: its paragraph, a bracketed note's paragraphs
+    up to the closing bracket, or a "Transcriber's Note:" heading and the paragraph after it."""
+    end = _paragraph_end(lines, i)
+    first = lines[i].strip()
+    if first.startswith("["):
+        depth = sum(line.count("[") - line.count("]") for line in lines[i:end])
+        stop = end
+        while depth > 0 and stop < len(lines) and stop - i < _LONGEST_NOTE:
+            while stop < len(lines) and not lines[stop].strip():
+                stop += 1
+            after = _paragraph_end(lines, stop)
+            depth += sum(line.count("[") - line.count("]") for line in lines[stop:after])
+            stop = after
+        return stop if depth <= 0 else end
+    if end == i + 1 and TRANSCRIBER.match(first) and len(first) < 30:
+        nxt = end
+        while nxt < len(lines) and not lines[nxt].strip():
+            nxt += 1
+        return _paragraph_end(lines, nxt)
+    return end
 
 
 def _paragraph_end(lines: list[str], i: int) -> int:
@@ -142,13 +168,19 @@ def _paragraph_end(lines: list[str], i: int) -> int:
 
 
 def is_note(paragraph: list[str]) -> bool:
-    """Whether a paragraph is a production, credit, edition or transcription-source note."""
+    """Whether a paragraph is a production, credit, edition, file or transcription-source
+    note rather than the book: transcriber's and file notes that speak of the book's own text
+    (its corrections, kept spellings) belong to the book."""
+    text = " ".join(paragraph)
+    if TRANSCRIBER.match(paragraph[0]):
+        return _SOURCE.search(text) is not None and _ABOUT_TEXT.search(text) is None
+    if FILE_NOTE.match(paragraph[0]):
+        return _ABOUT_TEXT.search(text) is None
     if NOTES.match(paragraph[0]):
         return True
-    if TRANSCRIBER.match(paragraph[0]):
-        text = " ".join(paragraph)
-        return _SOURCE.search(text) is not None and _ABOUT_TEXT.search(text) is None
-    return False
+    # a credit without "Produced by": "Jonathan Ingram, Graham Smith and the PG Online
+    # Distributed Proofreading Team."
+    return _CREDIT.search(text) is not None and _ABOUT_TEXT.search(text) is None
 
 
 def find_end(lines: list[str], begin: int) -> tuple[int, str | None]:
