@@ -72,6 +72,28 @@ def test_clean_no_strip_and_latin1(runner: CliRunner, tmp_path: Path) -> None:
     assert "removed 0 header lines and 1 footer lines (no markers)" in whole.stderr
 
 
+def test_removed_notes_are_listed_before_the_first_kept_line(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The summary shows each production note cut at the top, so a user can check the cut."""
+    path = tmp_path / "fr.txt"
+    path.write_bytes(era_bytes("2000s"))
+    result = runner.invoke(main, ["clean", "--corpus", str(path), "--no-lowercase"])
+    assert result.exit_code == 0
+    assert (
+        "  removed note:    'Produced by Carlo Traverso, Anne Dreze and the Online'\n"
+        "  first kept line: 'LE TOUR DU MONDE EN QUATRE-VINGTS JOURS'\n"
+    ) in result.stderr
+    out = tmp_path / "fr.h5"
+    args = ["prepare", "--corpus", str(path), "--out", str(out), "--seq-len", "8"]
+    prepared = runner.invoke(main, [*args, "--show-cleaning"])
+    assert prepared.exit_code == 0, prepared.output
+    assert "  removed note:    'Produced by Carlo Traverso" in prepared.stderr + prepared.stdout
+    out.unlink()
+    plain = runner.invoke(main, args)
+    assert "removed note" not in plain.stderr + plain.stdout
+
+
 def test_prepare_shows_the_cut(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "w.h5"
     result = runner.invoke(

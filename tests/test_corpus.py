@@ -15,7 +15,7 @@ from chargen.text import document
 from chargen.text.clean import CleanOptions, normalise_seed, to_ascii
 from chargen.text.document import Document, bytes_opener, clean_bytes
 from tests.conftest import ROOT, shipped
-from tests.gutenberg_fixtures import ERAS, era_bytes
+from tests.gutenberg_fixtures import ENCODINGS, ERAS, era_bytes
 
 SRC = ROOT / "src"
 WONDERLAND = shipped().wonderland
@@ -102,6 +102,58 @@ def test_explicit_encoding_and_undecodable_bytes() -> None:
         clean_bytes(b"abc \x81\xff def\n", CleanOptions(), source="f")
     with pytest.raises(CorpusError, match=r"^f is not valid utf-8 \(byte 4\)$"):
         clean_bytes(b"abc \xff def\n", CleanOptions(encoding="utf-8"), source="f")
+
+
+def test_utf8_holding_replacement_characters_stays_utf8() -> None:
+    """Valid UTF-8 whose text holds U+FFFD (damage done before the file was saved) and only a
+    few accents: decoded as UTF-8 without mojibake, and the summary counts the U+FFFD."""
+    text = "Chapter 1\n" + "plain prose line\n" * 50 + "a \ufffd here, \ufffd\ufffd there\n"
+    text += "the caf\u00e9 on the corner\n"
+    cleaned = clean_bytes(text.encode(), CleanOptions(strip=False), source="f")
+    assert cleaned.report.encoding == "utf-8"
+    assert cleaned.text == text
+    assert "\u00c3" not in cleaned.text and "\u00ef\u00bf\u00bd" not in cleaned.text
+    assert cleaned.report.notices == (
+        "f: holds 3 U+FFFD replacement character(s), damage done before the file was saved;"
+        " kept as they are",
+    )
+
+
+def test_replacement_characters_are_counted_apart_from_decode_errors() -> None:
+    """A damaged byte and a literal U+FFFD: one is a decode error, the other is text."""
+    good = "d\u00e9j\u00e0 vu \u00e0 No\u00ebl, na\u00efve fa\u00e7ade\n".encode() * 10
+    data = good + "one \ufffd\n".encode() + b"bad \xff byte\n"
+    cleaned = clean_bytes(data, CleanOptions(strip=False), source="f")
+    assert cleaned.report.encoding == "utf-8"
+    assert cleaned.text.count("\ufffd") == 2
+    assert cleaned.report.notices == (
+        "f: 1 invalid UTF-8 byte sequence(s) replaced by U+FFFD",
+        "f: holds 1 U+FFFD replacement character(s), damage done before the file was saved;"
+        " kept as they are",
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp1252", "\u201cCaf\u00e9,\u201d she said \u2014 na\u00efve\n"),
+        ("latin-1", "En l'ann\u00e9e 1872, ma\u00eetre \u00ab Fin \u00bb\n"),
+    ],
+)
+def test_eight_bit_files_are_windows_1252(encoding: str, text: str) -> None:
+    """Real cp1252 or Latin-1 bytes are invalid UTF-8 at every accent: Windows-1252, which
+    decodes Latin-1 text the same."""
+    cleaned = clean_bytes((text * 5).encode(encoding), CleanOptions(strip=False), source="f")
+    assert cleaned.report.encoding == "cp1252"
+    assert cleaned.text == text * 5
+    assert cleaned.report.notices == ()
+
+
+def test_named_utf8_counts_replacement_characters() -> None:
+    data = "a \ufffd b\n".encode()
+    cleaned = clean_bytes(data, CleanOptions(strip=False, encoding="utf-8"), source="f")
+    assert cleaned.text == "a \ufffd b\n"
+    assert cleaned.report.notices[0].startswith("f: holds 1 U+FFFD replacement character(s)")
 
 
 WIDE = {
@@ -417,3 +469,133 @@ def test_two_1990s_ebooks_in_one_file_are_refused() -> None:
     with pytest.raises(CorpusError, match=r"holds more than one Project Gutenberg ebook"):
         clean_bytes((book * 2).encode(), CleanOptions(), source="two")
     assert clean_bytes(book.encode(), CleanOptions(), source="one").text == "\n".join(body) + "\n"
+
+
+def _filler(chars: int, word: str) -> list[str]:
+    """Lines of plain prose-like text, about `chars` characters of them."""
+    line = f"{word} line of text that is neither header nor book, number "
+    return [f"{line}{i}" for i in range(chars // len(line) + 1)]
+
+
+@pytest.mark.parametrize("era", ["1990s", "2000s", "2010s", "2020s-nospace"])
+def test_markers_more_than_an_edge_from_the_ends_are_found(era: str) -> None:
+    """A start marker over 1 MiB into the file and an end marker over 1 MiB before its end
+    are found in one streaming pass, and the cut is the one a small file gets."""
+    header, body, footer = ERAS[era]
+    before, after = _filler(document.EDGE + 5000, "Before"), _filler(document.EDGE + 7000, "After")
+    lines = before + header + body + footer + after
+    data = ("\r\n".join(lines) + "\r\n").encode(ENCODINGS.get(era, "utf-8"))
+    start_at = data.index(header[0].lstrip("\ufeff").encode())
+    assert start_at > document.EDGE and len(data) - data.index(footer[-1].encode()) > document.EDGE
+    cleaned = clean_bytes(data, CleanOptions(), source=era)
+    assert cleaned.text == "\n".join(body) + "\n"
+    r = cleaned.report
+    small = clean_bytes(era_bytes(era), CleanOptions(), source=era).report
+    assert (r.start_marker, r.end_marker) == (small.start_marker, small.end_marker)
+    assert (r.removed_top, r.removed_bottom) == (
+        len(before) + len(header),
+        len(footer) + len(after),
+    )
+    assert (r.first_line, r.last_line) == (body[0].strip(), body[-1].strip())
+    assert r.notices == ()
+
+
+@pytest.mark.parametrize("where", ["start", "end", "both"])
+def test_far_markers_stream_in_small_blocks(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The far-marker pass with small edges and blocks: marker lines split across blocks, one
+    marker near its end of the file and the other far from it."""
+    header, body, footer = ERAS["2010s"]
+    pad = _filler(3 * 4096, "Pad")
+    before = pad if where in ("start", "both") else []
+    after = pad if where in ("end", "both") else []
+    body = body * 100
+    data = ("\n".join(before + header + body + footer + after) + "\n").encode()
+    monkeypatch.setattr(document, "EDGE", 4096)
+    monkeypatch.setattr(document, "BLOCK", 777)
+    doc = Document("s", bytes_opener(data), CleanOptions())
+    assert "".join(doc.chunks()) == "\n".join(body) + "\n"
+    assert (doc.report.removed_top, doc.report.removed_bottom) == (
+        len(before) + len(header),
+        len(footer) + len(after),
+    )
+    assert doc.report.last_line == body[-1]
+
+
+def test_a_second_book_far_after_the_end_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The footer beyond a far end marker is checked for another ebook, as a near one is."""
+    header, body, footer = ERAS["2010s"]
+    book = header + body + footer
+    pad = _filler(3 * 4096, "Pad")
+    data = ("\n".join(book + pad + book + pad) + "\n").encode()
+    monkeypatch.setattr(document, "EDGE", 4096)
+    with pytest.raises(CorpusError, match=r"^s holds more than one Project Gutenberg ebook"):
+        Document("s", bytes_opener(data), CleanOptions())
+
+
+def test_locate_keeps_context_and_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chargen.text.gutenberg import locate
+
+    text = "a\n" * 10 + "*** START OF THE PROJECT GUTENBERG EBOOK X ***\nbook\n"
+    text += "*** END OF THE PROJECT GUTENBERG EBOOK X ***\n" + "z\n" * 5
+    found = locate([text[i : i + 7] for i in range(0, len(text), 7)], 12)
+    assert (found.chars, found.lines) == (len(text), 18)
+    assert [line for line, _ in found.markers] == [10, 12]
+    assert found.head is not None and found.head.line == 10 and found.head.offset == 20
+    assert found.head.text.startswith("*** START OF THE PROJECT GUTENBERG EBOOK X ***\n")
+    assert found.tail is not None and found.tail.line == 11
+    assert found.tail.text == "book\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\n"
+    assert text[found.tail.offset :].startswith(found.tail.text)
+
+
+def test_a_file_that_never_names_gutenberg_gets_no_full_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A big marker-less corpus costs no extra pass: its bytes never name Project Gutenberg."""
+    from chargen.text import gutenberg
+
+    calls: list[int] = []
+    real = gutenberg.locate
+    monkeypatch.setattr(gutenberg, "locate", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(document, "EDGE", 4096)
+    plain = "\n".join(_filler(5 * 4096, "Plain")) + "\n"
+    doc = Document("p", bytes_opener(plain.encode()), CleanOptions())
+    assert (doc.removed_top, doc.removed_bottom, calls) == (0, 0, [])
+    named = plain + "A line that names Project GUTENBERG in passing.\n" + plain
+    doc = Document("n", bytes_opener(named.encode()), CleanOptions())
+    assert (doc.removed_top, doc.removed_bottom, calls) == (0, 0, [1])
+    assert doc.notices == ("n: no Project Gutenberg markers; kept whole",)
+
+
+def test_locate_reads_a_last_line_without_a_line_break() -> None:
+    from chargen.text.gutenberg import locate
+
+    text = "a\n" * 5 + "*** END OF THE PROJECT GUTENBERG EBOOK X ***"
+    found = locate([text[:7], text[7:]], 4)
+    assert (found.chars, found.lines, found.markers) == (len(text), 6, [(5, text[10:])])
+    assert found.tail is not None and found.tail.text == "a\n" + text[10:]
+    assert (found.tail.offset, found.tail.line) == (8, 4)
+    assert locate(["x" * 100], 4).lines == 1 and locate([], 4).lines == 0
+
+
+def test_a_long_footer_after_a_far_end_marker_is_not_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory stays flat however much follows the end marker: the marker search counted the
+    whole text, so the reader stops at the cut instead of holding the footer back."""
+    import tracemalloc
+
+    header, body, footer = ERAS["2010s"]
+    after = "\n".join(_filler(6 << 20, "After")) + "\n"
+    data = ("\n".join(header + body + footer) + "\n" + after).encode()
+    monkeypatch.setattr(document, "EDGE", 4096)
+    monkeypatch.setattr(document, "BLOCK", 1 << 16)
+    tracemalloc.start()
+    try:
+        doc = Document("s", bytes_opener(data), CleanOptions())
+        text = "".join(doc.chunks())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text == "\n".join(body) + "\n"
+    assert doc.total_chars == len(data)
+    assert peak < 1 << 20

@@ -131,3 +131,13 @@ def test_a_full_disk_is_refused_before_writing(tmp_path: Path, monkeypatch) -> N
     assert prepared.h5_reason(OSError(message)) == "Permission denied"
     message = "Can't decrement id ref count (file write failed: errno = 28, buf = 0x1)"
     assert prepared.h5_reason(RuntimeError(message)) == "No space left on device"
+
+
+def test_the_cache_key_names_the_cleaning_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file cached under older cleaning rules is not reused: they cut other text."""
+    from chargen.data import prepare
+
+    key = prepare.cache_key("ab" * 32, CleanOptions(), 0.1)
+    assert key == prepare.cache_key("ab" * 32, CleanOptions(), 0.1) and len(key) == 16
+    monkeypatch.setattr(prepare, "CLEANING_RULES", prepare.CLEANING_RULES + 1)
+    assert prepare.cache_key("ab" * 32, CleanOptions(), 0.1) != key

@@ -32,7 +32,11 @@ from chargen.cli.base import (
 @click.option(
     "--seq-len", type=int, default=100, show_default=True, help="Each split must fit a window."
 )
-@click.option("--show-cleaning", is_flag=True, help="Print the first and last kept lines.")
+@click.option(
+    "--show-cleaning",
+    is_flag=True,
+    help="Print the notes removed and the first and last kept lines.",
+)
 @with_options(corpus_options)
 @data_dir_option
 def prepare(
@@ -129,9 +133,11 @@ def echo_report(r: Any, *, err: bool = False, show_cleaning: bool = False) -> No
         err=err,
     )
     if show_cleaning:
-        # a big file is searched only near its ends (document.EDGE): 1 MB of blank lines or
-        # one 1 MB line there leaves no whole kept line to show
+        # a big file's cut is planned on 1 MB of lines at each end (document.EDGE): 1 MB of
+        # blank lines or one 1 MB line there leaves no whole kept line to show
         unseen = "(none within 1 MB of this end of the file)"
+        for note in r.notes:
+            click.echo(f"  removed note:    {_short(note)}", err=err)
         click.echo(
             f"  first kept line: {_short(r.first_line) if r.first_line else unseen}", err=err
         )

@@ -22,10 +22,21 @@ class PrepareResult:
     cached: bool
 
 
+# Which cleaning rules made a cached file: raise it when the same bytes and options clean to
+# other text (2: more production notes removed, markers found anywhere, U+FFFD kept as UTF-8)
+CLEANING_RULES = 2
+
+
 def cache_key(raw_sha256: str, options: CleanOptions, val_fraction: float) -> str:
-    """Same bytes and options give the same prepared file; anything else a new one."""
+    """Same bytes, options and cleaning rules give the same prepared file; anything else a
+    new one, so a file cached under older rules is not reused."""
     blob = json.dumps(
-        {"sha256": raw_sha256, "options": options.to_dict(), "val_fraction": val_fraction},
+        {
+            "sha256": raw_sha256,
+            "options": options.to_dict(),
+            "val_fraction": val_fraction,
+            "rules": CLEANING_RULES,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from chargen.errors import ConfigError, UsageProblem
-from chargen.text.clean import detect_encoding
+from chargen.text.decode import detect_encoding
 
 
 def parse_temperatures(text: str) -> list[float]:
@@ -51,7 +51,7 @@ def read_seed(seed: str | None, seed_file: Path | None, stdin: IO[str]) -> str:
             raise UsageProblem(f"cannot read seed file {seed_file}: {exc.strerror}") from None
         # decoded as a corpus is (byte-order marks, UTF-8, Windows-1252): a mark left in the
         # text would be primed as a character the model never saw
-        encoding, _ = detect_encoding([data], str(seed_file), flag=False)
+        encoding = detect_encoding([data], str(seed_file), flag=False).encoding
         text = data.decode(encoding, errors="replace")
     elif seed == "-":
         text = stdin.read()

@@ -1,20 +1,20 @@
-"""Raw bytes to clean text: decoding, newline and Unicode normalisation, character options.
+"""Decoded text to clean text: Unicode normalisation and the character options.
 
-The Gutenberg trim lives in gutenberg.py and the streaming reader in document.py; this module
-holds what both the corpus and a seed text go through, so sampling sees what training saw.
+Decoding lives in decode.py, the Gutenberg trim in gutenberg.py and the streaming reader in
+document.py; this module holds what both the corpus and a seed text go through, so sampling
+sees what training saw.
 """
 
 from __future__ import annotations
 
 import codecs
-import itertools
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
 
-from chargen.errors import ConfigError, CorpusError
+from chargen.errors import ConfigError
 from chargen.text.words import stopwords, to_words
 
 # Punctuation NFKD does not reduce to ASCII; everything else non-ASCII is decomposed and
@@ -32,15 +32,6 @@ _ASCII = str.maketrans(
         "\ufeff": "",
     }
 )  # fmt: skip
-_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
-# UTF-16 and UTF-32 text is full of NUL bytes, so it is known by its byte-order mark before the
-# binary check runs (UTF-32 LE first: its mark begins with UTF-16 LE's).
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,127 +92,13 @@ class CleanReport:
     first_line: str
     last_line: str
     notices: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # first line of each production note removed at the top
 
 
 @dataclass(frozen=True)
 class CleanText:
     text: str
     report: CleanReport
-
-
-def check_text(block: bytes, source: str, offset: int = 0, *, flag: bool = True) -> None:
-    """Reject what is not text: NUL bytes mean binary in an 8-bit or UTF-8 file. ASCII text in
-    UTF-16 without a byte-order mark has a NUL in every other byte; that gets a hint (to pass
-    --encoding, or with `flag` False, where there is no such option, to save it as UTF-8)."""
-    at = block.find(b"\x00")
-    if at < 0:
-        return
-    hint = ""
-    sample = block[:4096]
-    half = len(sample) // 2
-    if half >= 4:
-        for order, zeros in (("le", sample[1::2]), ("be", sample[0::2])):
-            if zeros.count(0) >= 0.9 * half:
-                fix = f"pass --encoding utf-16-{order}" if flag else "save it as UTF-8"
-                hint = f" (UTF-16 without a byte-order mark? {fix})"
-    raise CorpusError(f"{source} looks binary (NUL byte at {offset + at}), not a text file{hint}")
-
-
-def code_unit(encoding: str) -> int:
-    """Bytes per code unit: 2 for UTF-16, 4 for UTF-32, else 1. Wide encodings hold NUL bytes
-    in plain text, and a file can only be entered at a multiple of the unit."""
-    name = codecs.lookup(encoding).name
-    return 4 if name.startswith("utf-32") else 2 if name.startswith("utf-16") else 1
-
-
-def fixed_order(encoding: str, head: bytes) -> str:
-    """The codec that decodes from the middle of a file: `utf-16` and `utf-32` learn the byte
-    order from the mark at the start, so a read that starts later must name it."""
-    name = codecs.lookup(encoding).name
-    if name not in ("utf-16", "utf-32"):
-        return encoding
-    big = head.startswith((codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE))
-    return f"{name}-{'be' if big else 'le'}"
-
-
-def check_wide(text: str, source: str, offset: int) -> None:
-    """The binary check for UTF-16/32, on decoded text: a NUL character is not prose."""
-    at = text.find("\x00")
-    if at >= 0:
-        raise CorpusError(
-            f"{source} looks binary (NUL character at {offset + at}), not a text file"
-        )
-
-
-def validate(blocks: Any, encoding: str, source: str) -> None:
-    """Decode every block strictly (an explicit or byte-order-marked encoding is a promise)."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    wide = code_unit(encoding) > 1
-    offset, chars = 0, 0
-    for block in blocks:
-        if not wide:
-            check_text(block, source, offset)
-        try:
-            text = decoder.decode(block)
-        except UnicodeDecodeError as exc:
-            raise CorpusError(
-                f"{source} is not valid {encoding} (byte {offset + exc.start})"
-            ) from exc
-        except UnicodeError as exc:  # utf-16 / utf-32 without a byte-order mark
-            raise CorpusError(
-                f"{source} is not valid {encoding}: {exc}; name the byte order, "
-                f"e.g. --encoding {encoding}-le"
-            ) from exc
-        if wide:
-            check_wide(text, source, chars)
-        offset, chars = offset + len(block), chars + len(text)
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{source} is not valid {encoding} (it ends mid-character)") from exc
-
-
-def detect_encoding(
-    blocks: list[bytes] | Any, source: str, *, flag: bool = True
-) -> tuple[str, int]:
-    """The encoding and how many invalid UTF-8 sequences it leaves (replaced by U+FFFD).
-
-    UTF-16 or UTF-32 when the file starts with their byte-order mark (Windows "Unicode" files);
-    UTF-8 (BOM or not) when every byte decodes, or when the file is UTF-8 with a few damaged
-    bytes (valid multi-byte characters outnumber bad sequences 20 to 1: decoding it as
-    Windows-1252 would turn every accent into mojibake); else Windows-1252 (a superset of the
-    ISO-8859-1 that older Gutenberg `-8` files use); else an error asking for --encoding
-    (`flag` False: a file read where there is no --encoding, such as a seed file).
-    """
-    blocks = iter(blocks)
-    first = next(blocks, b"")
-    for bom, name in _BOMS:
-        if first.startswith(bom):
-            validate(itertools.chain([first], blocks), name, source)
-            return name, 0
-    utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    multibyte, bad, cp1252_ok, offset = 0, 0, True, 0
-    for block in itertools.chain([first], blocks):
-        check_text(block, source, offset, flag=flag)
-        text = utf8.decode(block)
-        if not text.isascii():
-            bad += text.count("\ufffd")
-            multibyte += len(text) - len(text.encode("ascii", "ignore"))
-            if cp1252_ok and any(b in block for b in _CP1252_UNDEFINED):
-                cp1252_ok = False
-        offset += len(block)
-    bad += utf8.decode(b"", final=True).count("\ufffd")
-    multibyte -= bad
-    if bad == 0 or multibyte >= 20 * bad:
-        return "utf-8-sig", bad
-    if cp1252_ok:
-        return "cp1252", 0
-    fix = "pass --encoding" if flag else "save it as UTF-8"
-    raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; {fix}")
-
-
-def display_encoding(encoding: str) -> str:
-    return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
 def to_ascii(text: str) -> str:

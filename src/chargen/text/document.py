@@ -1,8 +1,9 @@
 """One corpus source cleaned in a streaming pass: bounded memory whatever the file size.
 
-A first pass checks the bytes (text, encoding, hash); the Gutenberg cut is found in the head
-and tail only; each later pass decodes blocks, drops the header characters, holds back the
-footer characters and cleans whole lines, so a file is never held in memory, let alone twice.
+A first pass checks the bytes (text, encoding, hash); the Gutenberg cut is planned (cut.py) on
+the head and tail, or, when a marker is missing there, on windows around the markers one more
+streaming pass finds; each later pass decodes blocks, drops the header characters, holds back
+the footer characters and cleans whole lines, so a file is never held in memory, let alone twice.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from typing import BinaryIO
 
 from chargen.errors import CorpusError
 from chargen.text import gutenberg
-from chargen.text.clean import (
-    CleanOptions,
-    CleanReport,
-    CleanText,
-    Transform,
+from chargen.text.clean import CleanOptions, CleanReport, CleanText, Transform
+from chargen.text.cut import Edges, lines_of, plan_cut, several_books
+from chargen.text.decode import (
     code_unit,
     detect_encoding,
     display_encoding,
@@ -30,15 +29,13 @@ from chargen.text.clean import (
 )
 
 BLOCK = 1 << 20  # bytes or characters read at a time
-EDGE = 1 << 20  # bytes of head and tail searched for Gutenberg markers
+EDGE = 1 << 20  # bytes of head and tail searched first for Gutenberg markers
+# Every marker file names Project Gutenberg: a file that never does needs no search past its
+# ends (two byte searches, a fraction of decoding's cost; see locate)
+_NAMES = (b"utenberg", b"UTENBERG")
 HELD_IN_MEMORY = 16 << 20  # characters of held-back blank lines kept in memory, then on disk
 
 Opener = Callable[[], BinaryIO]
-
-
-def _shown(line: str) -> str:
-    """A line for the report, without spaces or DOS end-of-file marks (Ctrl-Z) around it."""
-    return line.strip().strip("\x1a").strip()
 
 
 def bytes_opener(data: bytes) -> Opener:
@@ -58,6 +55,8 @@ class Document:
         self.options = options
         self._chars: int | None = None
         self.replaced = 0  # invalid UTF-8 sequences decoded as U+FFFD
+        self.literal = 0  # U+FFFD characters the file itself holds
+        self.total_chars: int | None = None  # of the decoded text, once a pass has read it all
         Transform(options).check()
         self._scan()
         self._plan()
@@ -73,21 +72,29 @@ class Document:
     def _scan(self) -> None:
         """Hash the bytes, reject binary or empty files, and settle the encoding."""
         digest, size, blank = hashlib.sha256(), 0, True
+        named = not self.options.strip  # whether the bytes name Project Gutenberg
 
         def hashed() -> Iterator[bytes]:
-            nonlocal size, blank
+            nonlocal size, blank, named
+            seam = b""
             for block in self._blocks():
                 digest.update(block)
                 size += len(block)
                 blank = blank and not block.strip()
+                if not named:
+                    ends = seam + block[:16]
+                    named = any(n in block or n in ends for n in _NAMES)
+                    seam = block[-16:]
                 yield block
 
         if self.options.encoding is None:
-            self.encoding, self.replaced = detect_encoding(hashed(), self.source)
+            self.encoding, self.replaced, self.literal = detect_encoding(hashed(), self.source)
         else:
             self.encoding = self.options.encoding
-            validate(hashed(), self.encoding, self.source)
+            self.literal = validate(hashed(), self.encoding, self.source)
         self.sha256, self.size = digest.hexdigest(), size
+        # UTF-16/32 spell the name with NUL bytes between its letters
+        self.named = named or code_unit(self.encoding) > 1
         if blank:  # UTF-16/32 whitespace is not blank bytes: _plan finds those empty
             raise CorpusError(f"{self.source} is empty")
 
@@ -96,101 +103,112 @@ class Document:
         text = decoder.decode(data, final)
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
-    def _plan(self) -> None:
-        """Characters to drop at the top and bottom, from the head and tail of the file."""
+    def _edges(self) -> Edges:
+        """The lines the cut is planned on: the head and tail of the file, or windows around
+        markers found further in (`gutenberg.locate`) when the head or tail lacks one."""
         with self.opener() as fh:
             if self.size <= 2 * EDGE:
-                head = tail = self._text(fh.read(), True)
-                whole = True
-            else:
-                raw = fh.read(EDGE)
-                head = self._text(raw, False)
-                head = head[: head.rfind("\n") + 1]
-                start = self.size - EDGE
-                fh.seek(start - start % code_unit(self.encoding))
-                tail = self._text(fh.read(), True, fixed_order(self.encoding, raw))
-                tail = tail[tail.find("\n") + 1 :]
-                whole = False
+                head = self._text(fh.read(), True)
+                bom = 1 if head.startswith("\ufeff") else 0
+                tail = lines_of(head[bom:])
+                # the head keeps a last empty line the tail drops: the whole text may be blank
+                whole = head[bom:].split("\n")
+                return Edges(whole, tail, len(head) - bom, whole=True, bom=bom)
+            raw = fh.read(EDGE)
+            head = self._text(raw, False)
+            head = head[: head.rfind("\n") + 1]
+            start = self.size - EDGE
+            fh.seek(start - start % code_unit(self.encoding))
+            tail = self._text(fh.read(), True, fixed_order(self.encoding, raw))
+            tail = tail[tail.find("\n") + 1 :]
         # a byte-order mark the named --encoding leaves in (detection consumes it)
         bom = 1 if head.startswith("\ufeff") else 0
-        head = head[bom:]
-        if whole:
-            tail = head
-        hl, tl = head.split("\n"), tail.split("\n")
-        if tl and tl[-1] == "":
-            tl.pop()  # the final newline ends the last line; it starts no new one
-        if not whole and hl[-1] == "":
-            hl.pop()  # the head was cut after a newline (or holds no whole line at all)
-        first, start_marker = 0, None
-        if self.options.strip:
-            first, start_marker = gutenberg.find_start(hl)
-            if start_marker is not None:
-                first = gutenberg.skip_notes(hl, first)
-        while first < len(hl) and not hl[first].strip():
-            first += 1
-        end, end_marker = len(tl), None
-        if self.options.strip:
-            end, end_marker = gutenberg.find_end(tl, first if whole else 0)
-        if end_marker is not None:
-            extra = gutenberg.another_book(tl, end + 1)
-            if extra is not None:
-                raise self._several_books(extra)
-        last = gutenberg.last_text_line(tl, end, first if whole else 0)
-        if whole and last < first:
-            if start_marker or end_marker:
-                raise CorpusError(
-                    f"{self.source} holds only a Project Gutenberg header and licence, no text"
-                )
-            raise CorpusError(f"{self.source} is empty")
-        self.head_chars = bom + sum(len(line) + 1 for line in hl[:first])
-        self.tail_chars = max(0, len(tail) - sum(len(line) + 1 for line in tl[: last + 1]))
-        self.removed_top, self.removed_bottom = first, len(tl) - last - 1
-        # a big file's head or tail may hold no kept line (a 1 MB line, 1 MB of blank lines)
-        self.first_line = _shown(hl[first]) if first < len(hl) else ""
-        self.last_line = _shown(tl[last]) if 0 <= last < len(tl) else ""
-        self.start_marker, self.end_marker = start_marker, end_marker
+        edges = Edges(lines_of(head[bom:]), lines_of(tail), len(tail), whole=False, bom=bom)
+        if not self.options.strip or not self.named:
+            return edges
+        no_start = gutenberg.find_start(edges.head)[1] is None
+        no_end = gutenberg.find_end(edges.tail, 0)[1] is None
+        if not (no_start or no_end):
+            return edges
+        found = gutenberg.locate(self._text_blocks(), EDGE)
+        self.total_chars = found.chars
+        if no_start and found.head is not None:
+            w = found.head
+            edges.head, edges.bom = lines_of(w.text), 0
+            edges.before, edges.before_lines = w.offset, w.line
+        if no_end and found.tail is not None:
+            w = found.tail
+            edges.tail, edges.tail_len = lines_of(w.text), len(w.text)
+            edges.after = found.chars - w.offset - len(w.text)
+            edges.after_lines = found.lines - w.line - len(edges.tail)
+            edges.beyond = [t for line, t in found.markers if line >= w.line + len(edges.tail)]
+        return edges
+
+    def _plan(self) -> None:
+        """Characters to drop at the top and bottom, and what the report says of them."""
+        cut = plan_cut(self._edges(), strip=self.options.strip, source=self.source)
+        self.head_chars, self.tail_chars = cut.head_chars, cut.tail_chars
+        self.removed_top, self.removed_bottom = cut.removed_top, cut.removed_bottom
+        self.first_line, self.last_line = cut.first_line, cut.last_line
+        self.start_marker, self.end_marker = cut.start_marker, cut.end_marker
+        self.notes = cut.notes
         notices = []
         if self.replaced:
             notices.append(
                 f"{self.source}: {self.replaced} invalid UTF-8 byte sequence(s) replaced by U+FFFD"
             )
+        if self.literal:
+            notices.append(
+                f"{self.source}: holds {self.literal} U+FFFD replacement character(s), "
+                "damage done before the file was saved; kept as they are"
+            )
         if self.options.strip:
-            if start_marker is None and end_marker is None:
+            if self.start_marker is None and self.end_marker is None:
                 notices.append(f"{self.source}: no Project Gutenberg markers; kept whole")
-            elif start_marker is None:
+            elif self.start_marker is None:
                 notices.append(f"{self.source}: end marker but no start marker; kept the top")
-            elif end_marker is None:
+            elif self.end_marker is None:
                 notices.append(f"{self.source}: start marker but no end marker; kept the bottom")
         self.notices = tuple(notices)
 
-    def _several_books(self, marker: str) -> CorpusError:
-        return CorpusError(
-            f"{self.source} holds more than one Project Gutenberg ebook ({marker[:80]!r} is "
-            "inside it); give each book as its own file (a directory of them works as --corpus), "
-            "or keep everything with --no-strip"
-        )
-
-    def _raw_lines(self) -> Iterator[str]:
-        """Decoded, newline-normalised text between the cuts, in blocks of whole lines."""
+    def _text_blocks(self) -> Iterator[str]:
+        """The whole decoded, newline-normalised text in blocks, as the cuts count it."""
         errors = "replace" if self.replaced else "strict"
         fh = io.TextIOWrapper(self.opener(), encoding=self.encoding, errors=errors, newline=None)
-        skip, hold, pending = self.head_chars, self.tail_chars, ""
         try:
             with fh:
                 while block := fh.read(BLOCK):
-                    if skip:
-                        cut = min(skip, len(block))
-                        block, skip = block[cut:], skip - cut
-                    pending += block
-                    ready = len(pending) - hold
-                    cut = pending.rfind("\n", 0, ready) + 1 if ready > 0 else 0
-                    if cut == 0 and ready > 8 * BLOCK:
-                        cut = ready  # a huge line: cut it rather than hold it all
-                    if cut:
-                        yield pending[:cut]
-                        pending = pending[cut:]
+                    yield block
         except UnicodeDecodeError as exc:
             raise CorpusError(f"{self.source} changed while it was read: {exc}") from exc
+
+    def _raw_lines(self) -> Iterator[str]:
+        """Decoded, newline-normalised text between the cuts, in blocks of whole lines.
+
+        The footer is held back as it is read, unless the whole text's length is known (the
+        marker search read it): a footer of hundreds of megabytes after a far end marker is
+        then never read, let alone held.
+        """
+        skip, hold, pending = self.head_chars, self.tail_chars, ""
+        left = None if self.total_chars is None else max(0, self.total_chars - skip - hold)
+        if left is not None:
+            hold = 0
+        for block in self._text_blocks():
+            if skip:
+                cut = min(skip, len(block))
+                block, skip = block[cut:], skip - cut
+            if left is not None:
+                block, left = block[:left], left - min(left, len(block))
+            pending += block
+            ready = len(pending) - hold
+            cut = pending.rfind("\n", 0, ready) + 1 if ready > 0 else 0
+            if cut == 0 and ready > 8 * BLOCK:
+                cut = ready  # a huge line: cut it rather than hold it all
+            if cut:
+                yield pending[:cut]
+                pending = pending[cut:]
+            if left == 0:
+                break
         rest = pending[: len(pending) - hold]
         if rest:
             yield rest
@@ -214,7 +232,7 @@ class Document:
             for raw in self._raw_lines():
                 # every marker names Project Gutenberg; the substring test is 15x the regex's speed
                 if strip and "gutenberg" in raw.lower() and (found := gutenberg.MARKER.search(raw)):
-                    raise self._several_books(raw[found.start() :].split("\n", 1)[0].strip())
+                    raise several_books(self.source, raw[found.start() :].split("\n", 1)[0].strip())
                 if "\x1a" in raw:  # DOS end-of-file marks (Ctrl-Z) in older ebooks
                     raw = raw.replace("\x1a", "")
                 text = transform(raw)
@@ -270,6 +288,7 @@ class Document:
             first_line=self.first_line,
             last_line=self.last_line,
             notices=self.notices,
+            notes=self.notes,
         )
 
 

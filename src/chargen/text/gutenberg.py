@@ -1,13 +1,15 @@
 """Where the book starts and ends inside a Project Gutenberg file, for every header era.
 
-Markers are searched only in the head and tail of a file, so a multi-gigabyte corpus is never
-held in memory to trim it; the caller streams the text between the two cuts.
+Markers are searched in the head and tail of a file, and when one is missing there, in one
+streaming pass over the whole text (`locate`), so a multi-gigabyte corpus is never held in
+memory to trim it; the caller streams the text between the two cuts.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 # A start marker ends the header: the modern `*** START OF ...` lines (with or without the
 # space) and the 1990s `*END*THE SMALL PRINT! ...` line that closes the licence block.
@@ -21,14 +23,56 @@ END = re.compile(
     r"|^\W*\**\s*ENDE\s+DIESES\s+PRO(JECT|JEKT)\s+GUTENBERG",  # older German ebooks
     re.IGNORECASE,
 )
-# Production credits between the start marker and the book.
+# Production credits between the start marker and the book, by the first line of their
+# paragraph: who made, scanned, proofread or transcribed the ebook, from which edition, and
+# where its HTML version or the page images are. Every era's wording: "Produced by", "E-text
+# prepared by", "This etext was prepared by", "This eBook was produced by", "Text file produced
+# by", "Transcribed from the 1898 edition by", "Note: Project Gutenberg also has an HTML
+# version of this file", "Images of the original pages are available through".
+_WHO = (
+    r"(produced|prepared|provided|created|scanned|proof-?read|proofed|transcribed|digiti[sz]ed"
+    r"|formatted|converted|typed|keyed|generated)"
+)
+# "Edited by" on its own is a title page's; an e-text's editor is named as such
+_EBOOK = r"(e-?text|e-?book|etext\s+file|text\s+file|html\s+(file|version)|this\s+file)"
 NOTES = re.compile(
-    r"^\s*\[?\s*(produced\s+by|e-?text\s+prepared\s+by|e-?book\s+prepared\s+by|prepared\s+by"
-    r"|transcribed\s+(from|by)|this\s+e-?(text|book)\s+was\s+(produced|prepared|created)"
-    r"|scanned\s+(and\s+proofread\s+)?by|proofread\s+by|html\s+version\s+by"
-    r"|e-?text\s+(scanned|edited)\s+by|created\s+by|updated\s+editions\s+will)",
+    r"^\s*\[?\s*(note\s*:\s*)?("
+    rf"({_EBOOK}\s*)?{_WHO}(\s*(,|and|&)\s*{_WHO})*\s+(by|from)\b"
+    rf"|({_EBOOK}\s*(edited|corrected|updated)|html\s+version)\s+by\b"
+    rf"|this\s+(project\s+gutenberg\s+)?(e-?text|e-?book|file|edition)\s+"
+    rf"(was\s+|is\s+|has\s+been\s+)?(first\s+)?{_WHO}"
+    r"|project\s+gutenberg\s+(also\s+)?has\s+an?\s+html\s+version"
+    r"|(an?\s+)?html\s+version\s+(of\s+this\s+(e-?book|e-?text|file)\s+)?(is\s+)?(also\s+)?"
+    r"available"
+    r"|images\s+of\s+the\s+original\s+(pages|book)\s+(are|is)\s+available"
+    r"|(page\s+)?images\s+(generously\s+)?(made\s+)?available\s+(by|from|through|at)"
+    r"|the\s+original\s+(page\s+)?(images|scans)\s+(are|is)\s+available"
+    r"|updated\s+editions\s+will)",
     re.IGNORECASE,
 )
+# A transcriber's note that tells where the text came from is a production note; one that
+# speaks of the book's own text (its corrections, kept spellings) stays with the book.
+TRANSCRIBER = re.compile(r"^\s*\[?\s*transcriber'?\u2019?s'?\s+notes?\b", re.IGNORECASE)
+_SOURCE = re.compile(
+    r"\b(prepared|produced|transcribed|scanned|taken|made)\s+from\b|page\s+images"
+    r"|html\s+version|\bimages\s+of\s+the\s+original|archive\.org|\bpgdp\b",
+    re.IGNORECASE,
+)
+# Notes on the file itself: which encoding it needs, what its readers must set.
+FILE_NOTE = re.compile(
+    r"^\s*\[?\s*this\s+(e-?)?(text|book|file)\s+(uses|includes|is\s+intended|requires"
+    r"|contains\s+characters|was\s+(saved|encoded))",
+    re.IGNORECASE,
+)
+_CREDIT = re.compile(r"distributed\s+proof|proofreading\s+team|\bpgdp\.net", re.IGNORECASE)
+_LONGEST_NOTE = 120  # lines a bracketed note may span before it is taken for the book's text
+_ABOUT_TEXT = re.compile(
+    r"correct|spelling|typo|error|preserved|retained|inconsisten|hyphen|italic|punctuation"
+    r"|footnote|illustration|original\s+(text|book)\s+(has|uses)|changed|amended|variant",
+    re.IGNORECASE,
+)
+
+
 # Lines that never belong to a book's text: a `*** START OF` line (a 2000s small print may
 # follow an end marker, so that one does not count) or an end marker.
 # Searched in whole blocks of text, so no part of it may match across a line break.
@@ -36,18 +80,16 @@ MARKER = re.compile(
     f"(?:{_MODERN_START})|(?:{END.pattern})".replace(r"\W", r"[^\w\n]").replace(r"\s", r"[^\S\n]"),
     re.IGNORECASE | re.MULTILINE,
 )
+# Start and end marker lines, found in blocks of whole lines (confirmed by START and END).
+LINE_MARKER = re.compile(
+    f"(?:{START.pattern})|(?:{END.pattern})".replace(r"\W", r"[^\w\n]").replace(r"\s", r"[^\S\n]"),
+    re.IGNORECASE | re.MULTILINE,
+)
+# Every marker holds one of these words: blocks without any skip the regex (30x its speed).
+_MARKER_WORDS = ("gutenberg", "small print", "etext", "e-text", "ebook", "e-book")
+_MAX_MARKERS = 1000  # marker lines kept by `locate`: a few are real, the rest would be quotes
 # A second start marker this close to the first one belongs to the same header.
 _HEADER_SPAN = 400
-
-
-@dataclass(frozen=True)
-class Cut:
-    """Kept lines: from head line `first` to the line `bottom` lines before the end."""
-
-    first: int  # index of the first kept line in the head
-    last: int  # index of the last kept line in the tail
-    start_marker: str | None
-    end_marker: str | None
 
 
 def find_start(lines: list[str]) -> tuple[int, str | None]:
@@ -75,16 +117,70 @@ def _is_end(lines: list[str], lo: int, hi: int) -> bool:
     return any(END.match(line) for line in lines[lo:hi])
 
 
-def skip_notes(lines: list[str], i: int) -> int:
-    """Skip blank lines and paragraphs of production credits ("Produced by ...")."""
+def skip_notes(lines: list[str], i: int) -> tuple[int, list[str]]:
+    """Skip blank lines and paragraphs of production notes ("Produced by ...") from line `i`;
+    returns where the book starts and the first line of each note skipped, so the summary
+    can show the cut."""
+    removed = []
     while True:
         while i < len(lines) and not lines[i].strip():
             i += 1
-        if i < len(lines) and NOTES.match(lines[i]):
-            while i < len(lines) and lines[i].strip():
-                i += 1
-            continue
-        return i
+        if i >= len(lines):
+            return i, removed
+        end = _note_end(lines, i)
+        paragraph = [line for line in lines[i:end] if line.strip()]
+        if not is_note(paragraph):
+            return i, removed
+        shown = paragraph[0].strip()
+        if len(paragraph) > 1 and len(shown) < 30 and shown.endswith(":"):
+            shown = f"{shown} {paragraph[1].strip()}"  # a heading: show what it heads
+        removed.append(shown)
+        i = end
+
+
+def _note_end(lines: list[str], i: int) -> int:
+    """The end of the note starting at line `i`: its paragraph, a bracketed note's paragraphs
+    up to the closing bracket, or a "Transcriber's Note:" heading and the paragraph after it."""
+    end = _paragraph_end(lines, i)
+    first = lines[i].strip()
+    if first.startswith("["):
+        depth = sum(line.count("[") - line.count("]") for line in lines[i:end])
+        stop = end
+        while depth > 0 and stop < len(lines) and stop - i < _LONGEST_NOTE:
+            while stop < len(lines) and not lines[stop].strip():
+                stop += 1
+            after = _paragraph_end(lines, stop)
+            depth += sum(line.count("[") - line.count("]") for line in lines[stop:after])
+            stop = after
+        return stop if depth <= 0 else end
+    if end == i + 1 and TRANSCRIBER.match(first) and len(first) < 30:
+        nxt = end
+        while nxt < len(lines) and not lines[nxt].strip():
+            nxt += 1
+        return _paragraph_end(lines, nxt)
+    return end
+
+
+def _paragraph_end(lines: list[str], i: int) -> int:
+    while i < len(lines) and lines[i].strip():
+        i += 1
+    return i
+
+
+def is_note(paragraph: list[str]) -> bool:
+    """Whether a paragraph is a production, credit, edition, file or transcription-source
+    note rather than the book: transcriber's and file notes that speak of the book's own text
+    (its corrections, kept spellings) belong to the book."""
+    text = " ".join(paragraph)
+    if TRANSCRIBER.match(paragraph[0]):
+        return _SOURCE.search(text) is not None and _ABOUT_TEXT.search(text) is None
+    if FILE_NOTE.match(paragraph[0]):
+        return _ABOUT_TEXT.search(text) is None
+    if NOTES.match(paragraph[0]):
+        return True
+    # a credit without "Produced by": "Jonathan Ingram, Graham Smith and the PG Online
+    # Distributed Proofreading Team."
+    return _CREDIT.search(text) is not None and _ABOUT_TEXT.search(text) is None
 
 
 def find_end(lines: list[str], begin: int) -> tuple[int, str | None]:
@@ -116,3 +212,102 @@ def last_text_line(lines: list[str], end: int, floor: int) -> int:
     while i >= floor and not lines[i].replace("\x1a", "").strip():  # Ctrl-Z: DOS end of file
         i -= 1
     return i
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whole lines of a file's text: `text` starts at character `offset`, on line `line`."""
+
+    text: str
+    offset: int
+    line: int
+
+
+@dataclass
+class Located:
+    """What one pass over a file's whole text found: its size in characters and lines, the
+    marker lines (line index, text), and windows around the start and end markers."""
+
+    chars: int = 0
+    lines: int = 0
+    markers: list[tuple[int, str]] = field(default_factory=list)
+    head: Window | None = None  # `edge` characters from the start marker line on
+    tail: Window | None = None  # up to `edge` characters before the end marker, through it
+
+
+def locate(blocks: Iterable[str], edge: int) -> Located:
+    """Find the start and end markers anywhere in a text given as blocks, in flat memory.
+
+    The start marker is the first one before any end marker (as `find_start` has it), the end
+    marker the first one of all (a start after it is another book's); each comes back with
+    `edge` characters of context, enough for `find_start`, `skip_notes` and `last_text_line`,
+    so a marker 300 MB into a file is cut as one in its first megabyte would be.
+    """
+    found = Located()
+    recent = ""
+    head: list[str] = []
+    head_at: tuple[int, int] | None = None
+    unended = False
+    for chunk in _whole_lines(blocks, 8 * edge):
+        if head_at is not None and sum(map(len, head)) < edge:
+            head.append(chunk)
+        for at, line, text in _markers_in(chunk, found.lines):
+            if len(found.markers) < _MAX_MARKERS:
+                found.markers.append((line, text))
+            if found.tail is not None:
+                continue
+            if END.match(text):
+                before = (recent + chunk[:at])[-edge:]
+                if len(recent) + at > edge:
+                    before = before[before.find("\n") + 1 :]  # from a line start
+                through = chunk.find("\n", at) + 1 or len(chunk)
+                offset = found.chars + at - len(before)
+                found.tail = Window(before + chunk[at:through], offset, line - before.count("\n"))
+            elif head_at is None:
+                head_at = (found.chars + at, line)
+                head.append(chunk[at:])
+        recent = (recent + chunk)[-2 * edge :]
+        found.chars += len(chunk)
+        found.lines += chunk.count("\n")
+        unended = not chunk.endswith("\n")
+    if found.chars and unended:
+        found.lines += 1  # the last line, with no line break after it
+    if head_at is not None:
+        text = "".join(head)
+        marker_end = text.find("\n") + 1 or len(text)  # the marker line, however long
+        cut = text.rfind("\n", marker_end, edge) + 1 or marker_end
+        found.head = Window(text[:cut], *head_at)
+    return found
+
+
+def _whole_lines(blocks: Iterable[str], longest: int) -> Iterator[str]:
+    """The text in chunks that end at a line break: the last may end without one, and a line
+    over `longest` characters is cut (no marker is that long)."""
+    pending = ""
+    for block in blocks:
+        pending += block
+        cut = pending.rfind("\n") + 1
+        if not cut and len(pending) > longest:
+            cut = len(pending)
+        if cut:
+            yield pending[:cut]
+            pending = pending[cut:]
+    if pending:
+        yield pending
+
+
+def _markers_in(chunk: str, lines: int) -> list[tuple[int, int, str]]:
+    """Marker lines (character offset, line index, text) in a block of whole lines that
+    starts on line `lines`."""
+    lowered = chunk.lower()
+    if not any(word in lowered for word in _MARKER_WORDS):
+        return []
+    out = []
+    for m in LINE_MARKER.finditer(chunk):
+        end = chunk.find("\n", m.start())
+        text = chunk[m.start() : end if end >= 0 else len(chunk)]
+        if START.match(text) or END.match(text):
+            out.append((m.start(), lines + chunk.count("\n", 0, m.start()), text))
+            if len(out) >= _MAX_MARKERS:
+                break
+    return out

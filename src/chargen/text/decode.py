@@ -1,0 +1,168 @@
+"""Bytes to text: which encoding a file is in, and whether it really is text.
+
+Both a corpus and a seed file are decoded here, so a prime decodes as the corpus did.
+"""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+import threading
+from typing import Any, NamedTuple
+
+from chargen.errors import CorpusError
+
+_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+# UTF-16 and UTF-32 text is full of NUL bytes, so it is known by its byte-order mark before the
+# binary check runs (UTF-32 LE first: its mark begins with UTF-16 LE's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+REPLACEMENT = "\ufffd"
+_errors = threading.local()
+
+
+def _count_error(exc: UnicodeError) -> tuple[str, int]:
+    """Replace an undecodable sequence by U+FFFD and count it: a count taken from the output
+    would also count the U+FFFD characters a valid file holds (see detect_encoding)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    _errors.count += 1
+    return REPLACEMENT, exc.end
+
+
+codecs.register_error("chargen-count", _count_error)
+
+
+def check_text(block: bytes, source: str, offset: int = 0, *, flag: bool = True) -> None:
+    """Reject what is not text: NUL bytes mean binary in an 8-bit or UTF-8 file. ASCII text in
+    UTF-16 without a byte-order mark has a NUL in every other byte; that gets a hint (to pass
+    --encoding, or with `flag` False, where there is no such option, to save it as UTF-8)."""
+    at = block.find(b"\x00")
+    if at < 0:
+        return
+    hint = ""
+    sample = block[:4096]
+    half = len(sample) // 2
+    if half >= 4:
+        for order, zeros in (("le", sample[1::2]), ("be", sample[0::2])):
+            if zeros.count(0) >= 0.9 * half:
+                fix = f"pass --encoding utf-16-{order}" if flag else "save it as UTF-8"
+                hint = f" (UTF-16 without a byte-order mark? {fix})"
+    raise CorpusError(f"{source} looks binary (NUL byte at {offset + at}), not a text file{hint}")
+
+
+def code_unit(encoding: str) -> int:
+    """Bytes per code unit: 2 for UTF-16, 4 for UTF-32, else 1. Wide encodings hold NUL bytes
+    in plain text, and a file can only be entered at a multiple of the unit."""
+    name = codecs.lookup(encoding).name
+    return 4 if name.startswith("utf-32") else 2 if name.startswith("utf-16") else 1
+
+
+def fixed_order(encoding: str, head: bytes) -> str:
+    """The codec that decodes from the middle of a file: `utf-16` and `utf-32` learn the byte
+    order from the mark at the start, so a read that starts later must name it."""
+    name = codecs.lookup(encoding).name
+    if name not in ("utf-16", "utf-32"):
+        return encoding
+    big = head.startswith((codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE))
+    return f"{name}-{'be' if big else 'le'}"
+
+
+def check_wide(text: str, source: str, offset: int) -> None:
+    """The binary check for UTF-16/32, on decoded text: a NUL character is not prose."""
+    at = text.find("\x00")
+    if at >= 0:
+        raise CorpusError(
+            f"{source} looks binary (NUL character at {offset + at}), not a text file"
+        )
+
+
+def validate(blocks: Any, encoding: str, source: str) -> int:
+    """Decode every block strictly (an explicit or byte-order-marked encoding is a promise);
+    returns how many U+FFFD characters the text holds, for the summary."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    wide = code_unit(encoding) > 1
+    offset, chars, literal = 0, 0, 0
+    for block in blocks:
+        if not wide:
+            check_text(block, source, offset)
+        try:
+            text = decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            raise CorpusError(
+                f"{source} is not valid {encoding} (byte {offset + exc.start})"
+            ) from exc
+        except UnicodeError as exc:  # utf-16 / utf-32 without a byte-order mark
+            raise CorpusError(
+                f"{source} is not valid {encoding}: {exc}; name the byte order, "
+                f"e.g. --encoding {encoding}-le"
+            ) from exc
+        if wide:
+            check_wide(text, source, chars)
+        literal += text.count(REPLACEMENT)
+        offset, chars = offset + len(block), chars + len(text)
+    try:
+        literal += decoder.decode(b"", final=True).count(REPLACEMENT)
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{source} is not valid {encoding} (it ends mid-character)") from exc
+    return literal
+
+
+class Detected(NamedTuple):
+    """What detect_encoding found: the codec, the invalid sequences it replaces, and the
+    U+FFFD characters the file itself holds (damage done before it was saved)."""
+
+    encoding: str
+    replaced: int
+    literal: int = 0
+
+
+def detect_encoding(blocks: list[bytes] | Any, source: str, *, flag: bool = True) -> Detected:
+    """The encoding, how many invalid UTF-8 sequences it leaves, and the U+FFFD it holds.
+
+    UTF-16 or UTF-32 when the file starts with their byte-order mark (Windows "Unicode" files);
+    UTF-8 (BOM or not) when every byte decodes, or when the file is UTF-8 with a few damaged
+    bytes (valid multi-byte characters outnumber bad sequences 20 to 1: decoding it as
+    Windows-1252 would turn every accent into mojibake); else Windows-1252 (a superset of the
+    ISO-8859-1 that older Gutenberg `-8` files use); else an error asking for --encoding
+    (`flag` False: a file read where there is no --encoding, such as a seed file).
+
+    Bad sequences are counted by the decoder's error handler, never by U+FFFD in its output:
+    a valid UTF-8 file may hold U+FFFD characters, and counting those as errors once sent such
+    files, with few other accents, to Windows-1252 and mojibake.
+    """
+    blocks = iter(blocks)
+    first = next(blocks, b"")
+    for bom, name in _BOMS:
+        if first.startswith(bom):
+            literal = validate(itertools.chain([first], blocks), name, source)
+            return Detected(name, 0, literal)
+    utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="chargen-count")
+    _errors.count = 0
+    nonascii, replacements, cp1252_ok, offset = 0, 0, True, 0
+    for block in itertools.chain([first], blocks):
+        check_text(block, source, offset, flag=flag)
+        text = utf8.decode(block)
+        if not text.isascii():
+            replacements += text.count(REPLACEMENT)
+            nonascii += len(text) - len(text.encode("ascii", "ignore"))
+            if cp1252_ok and any(b in block for b in _CP1252_UNDEFINED):
+                cp1252_ok = False
+        offset += len(block)
+    replacements += utf8.decode(b"", final=True).count(REPLACEMENT)
+    bad = _errors.count
+    multibyte = nonascii - bad
+    if bad == 0 or multibyte >= 20 * bad:
+        return Detected("utf-8-sig", bad, replacements - bad)
+    if cp1252_ok:
+        return Detected("cp1252", 0)
+    fix = "pass --encoding" if flag else "save it as UTF-8"
+    raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; {fix}")
+
+
+def display_encoding(encoding: str) -> str:
+    return "utf-8" if encoding == "utf-8-sig" else encoding
