@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--budget", type=float, default=600.0, help="seconds per schedule")
+    parser.add_argument(
+        "--steps", type=int, help="a step budget instead (equal work on a machine under load)"
+    )
     parser.add_argument("--config", default="default", help="preset name or TOML path")
     parser.add_argument("--schedules", default="constant,anneal,cosine")
     args = parser.parse_args(argv)
@@ -39,10 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     prepared = prepare_corpus(
         str(args.corpus), CleanOptions(), val_fraction=0.1, data_dir=work / "data"
     ).prepared
-    base = dataclasses.replace(
-        load_config(args.config), max_time=args.budget, rng_seed=0, epochs=10_000
-    )
-    out: dict[str, object] = {"config": args.config, "budget_s": args.budget}
+    budget = {"max_steps": args.steps} if args.steps else {"max_time": args.budget}
+    base = dataclasses.replace(load_config(args.config), rng_seed=0, epochs=10_000, **budget)
+    out: dict[str, object] = {"config": args.config, **budget}
     for schedule in args.schedules.split(","):
         config = dataclasses.replace(base, lr_schedule=schedule)
         run = create_run_dir(work / "runs", work / schedule, schedule)
