@@ -154,6 +154,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     from chargen.text.clean import CleanOptions
 
     base = tmp_path_factory.mktemp("ae")
+    # NLTK reads NLTK_DATA once, when first imported: this may be the session's first import
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("NLTK_DATA", str(shipped().nltk_data))
     config = AutoencoderConfig(units=16, embedding_dim=8, epochs=2, batch_size=32)
     started = start_run(
         config,
@@ -165,6 +168,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
         run_dir=base / "run",
     )
     train_autoencoder(started.run)
+    monkeypatch.undo()
     return load_trained(base / "run", base / "runs")
 
 

@@ -27,7 +27,11 @@ def _train(runner: CliRunner, run_dir: Path, *extra: str):
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Trained once through the CLI: 2 epochs, --json."""
     path = tmp_path_factory.mktemp("ae-cli") / "run"
+    # NLTK reads NLTK_DATA once, when first imported: this may be the session's first import
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("NLTK_DATA", str(shipped().nltk_data))
     result = _train(CliRunner(), path, "--epochs", "2", "--json")
+    monkeypatch.undo()
     assert result.exit_code == 0, result.output
     (path / "stdout.jsonl").write_text(result.stdout, encoding="utf-8")
     (path / "stderr.txt").write_text(result.stderr, encoding="utf-8")
@@ -215,3 +219,9 @@ def test_autoencoder_commands_refuse_a_language_model_run(
             f"Error: {lm} is a language-model run, not an autoencoder run; "
             "use it with chargen sample",
         )
+
+
+def test_runs_lists_an_autoencoder_run(run_dir: Path, runner: CliRunner) -> None:
+    result = runner.invoke(main, ["runs", "--runs-dir", str(run_dir.parent), "--json"])
+    assert result.exit_code == 0, result.output
+    assert run_dir.name in result.stdout

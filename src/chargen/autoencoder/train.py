@@ -25,7 +25,7 @@ from chargen.autoencoder.words import (
 from chargen.data.vocab import Vocab
 from chargen.files import atomic_path, remove_stale_temporaries
 from chargen.runs.lock import run_lock
-from chargen.runs.rundir import RunDir, read_metrics, write_metric_rows
+from chargen.runs.rundir import RunDir, write_metric_rows
 from chargen.runtime import import_tensorflow
 from chargen.train.checkpoint import load_checkpoint, save_checkpoint
 from chargen.train.controls import StopSignal
@@ -286,7 +286,3 @@ def _save(
         config_json=config.to_json(),
         vocab_json=vocab.to_json(),
     )
-
-
-def history_rows(run: RunDir) -> list[dict[str, float]]:
-    return read_metrics(run)
