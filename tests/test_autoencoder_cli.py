@@ -225,3 +225,30 @@ def test_runs_lists_an_autoencoder_run(run_dir: Path, runner: CliRunner) -> None
     result = runner.invoke(main, ["runs", "--runs-dir", str(run_dir.parent), "--json"])
     assert result.exit_code == 0, result.output
     assert run_dir.name in result.stdout
+
+
+def test_max_time_inside_an_epoch_keeps_its_weights_and_resume_reruns_it(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "run"
+    result = _train(runner, path, "--epochs", "1", "--max-time", "0.001", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert (summary["epochs_done"], summary["stopped"]) == (0, "max_time")
+    assert (path / "checkpoint.h5").is_file()
+    assert (path / "metrics.csv").read_text().splitlines()[1:] == []
+    # the saved budget applies to each invocation: a resume gives itself a new one
+    result = runner.invoke(
+        main, ["autoencoder", "train", "--resume", str(path), "--max-time", "1h"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len((path / "metrics.csv").read_text().splitlines()) == 2
+
+
+def test_resume_refuses_changed_hyperparameters(run_dir: Path, runner: CliRunner) -> None:
+    result = runner.invoke(
+        main, ["autoencoder", "train", "--resume", str(run_dir), "--units", "32"]
+    )
+    _one_line_error(
+        result, "Error: --resume continues a run as it was; only --epochs and --max-time"
+    )

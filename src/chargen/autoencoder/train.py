@@ -55,7 +55,7 @@ ROW_FIELDS = [f.name for f in fields(EpochRow)]
 @dataclass(frozen=True)
 class TrainSummary:
     epochs_done: int
-    best_val_word_acc: float
+    best_val_word_acc: float  # with the run's noise, as best.weights.h5 is chosen
     stopped: str | None  # "interrupted", "max_time", or None when every epoch ran
     seconds: float
 
@@ -164,6 +164,42 @@ def train_autoencoder(
         return _loop(run, config, vocab, parts, rng, history, on_epoch, tf, words)
 
 
+def _step_fn(parts: Parts, tf: Any) -> Callable[..., Any]:
+    """One optimizer step on a batch, traced once for any batch and word length."""
+    model, optimizer = parts.model, parts.model.optimizer
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)] * 3)
+    def step(enc: Any, dec: Any, target: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = masked_loss(target, model([enc, dec], training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    return step
+
+
+def _run_epoch(
+    step: Callable[..., Any],
+    train: Arrays,
+    order: npt.NDArray[np.int64],
+    config: AutoencoderConfig,
+    rng: np.random.Generator,
+    stop: Callable[[], str | None],
+) -> tuple[float, str | None]:
+    """Mean training loss per real symbol, and why the epoch stopped early (None: it ended)."""
+    loss_sum, loss_weight = 0.0, 0
+    for start in range(0, len(order), config.batch_size):
+        enc, dec, target = train.batch(order[start : start + config.batch_size], config.noise, rng)
+        real = int((target != PAD).sum())
+        loss_sum += float(step(enc, dec, target)) * real
+        loss_weight += real
+        stopped = stop()
+        if stopped:
+            return loss_sum / max(loss_weight, 1), stopped
+    return loss_sum / max(loss_weight, 1), None
+
+
 def _loop(
     run: RunDir,
     config: AutoencoderConfig,
@@ -175,50 +211,34 @@ def _loop(
     tf: Any,
     words: tuple[list[str], list[str], list[int] | None],
 ) -> TrainSummary:
-    model, optimizer = parts.model, parts.model.optimizer
-    spec = [tf.TensorSpec([None, None], tf.int32)] * 3
-
-    @tf.function(input_signature=spec)
-    def step(enc: Any, dec: Any, target: Any) -> Any:
-        with tf.GradientTape() as tape:
-            loss = masked_loss(target, model([enc, dec], training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss
-
-    forward = forward_fn(parts)
+    step, forward = _step_fn(parts, tf), forward_fn(parts)
     train_words, val_words, counts = words
     train, val = Arrays.of(train_words, vocab), Arrays.of(val_words, vocab)
     # every token once (frequency_weighted), else every word type once
     pool = np.repeat(np.arange(len(train_words)), counts) if counts else np.arange(len(train_words))
     started, stopped = time.monotonic(), None
-    best = max((r.val_word_acc for r in history), default=-1.0)
+    # best weights: most held-out words right with the run's noise (clean words without it)
+    best = max((r.val_noisy_word_acc for r in history), default=-1.0)
     with StopSignal().installed() as signal:
+
+        def stop() -> str | None:
+            if signal.signum is not None:
+                return "interrupted"
+            if config.max_time and time.monotonic() - started > config.max_time:
+                return "max_time"
+            return None
+
         while len(history) < config.epochs and stopped is None:
-            epoch_start, loss_sum, loss_weight = time.monotonic(), 0.0, 0
-            order = rng.permutation(pool)
-            for start in range(0, len(order), config.batch_size):
-                enc, dec, target = train.batch(
-                    order[start : start + config.batch_size], config.noise, rng
-                )
-                real = int((target != PAD).sum())
-                loss_sum += float(step(enc, dec, target)) * real
-                loss_weight += real
-                if signal.signum is not None:
-                    stopped = "interrupted"
-                elif config.max_time and time.monotonic() - started > config.max_time:
-                    stopped = "max_time"
-                if stopped:
-                    break
+            epoch_start = time.monotonic()
+            loss, stopped = _run_epoch(step, train, rng.permutation(pool), config, rng, stop)
             if stopped:  # the epoch is unfinished: keep its weights, rerun it on resume
                 _save(run, parts, vocab, config, rng, history)
                 break
-            seconds = time.monotonic() - epoch_start
-            row = _epoch_row(len(history) + 1, loss_sum / max(loss_weight, 1), seconds)
+            row = _epoch_row(len(history) + 1, loss, time.monotonic() - epoch_start)
             row = _validate(row, forward, train, val, config, len(pool))
             history.append(row)
-            if row.val_word_acc > best:
-                best = row.val_word_acc
+            if row.val_noisy_word_acc > best:
+                best = row.val_noisy_word_acc
                 _save_weights(parts, run.best_weights)
             _save(run, parts, vocab, config, rng, history)
             if on_epoch is not None:
