@@ -80,10 +80,8 @@ def train_cmd(
     **hyper: Any,
 ) -> None:
     """Train on the words of a corpus (NLTK \\w+); the validation split holds out word types."""
-    from chargen.autoencoder.config import load_autoencoder_config
-    from chargen.autoencoder.run import read_config, resolve_autoencoder_run, start_run
+    from chargen.autoencoder.run import read_config, resolve_autoencoder_run
     from chargen.autoencoder.train import train_autoencoder
-    from chargen.text.clean import CleanOptions
     from chargen.train.controls import parse_duration
 
     typed = typed_options(hyper)
@@ -93,31 +91,11 @@ def train_cmd(
             raise UsageProblem("--resume continues a run as it was; only --epochs and --max-time")
         run = resolve_autoencoder_run(None if resume == "latest" else Path(resume), runs_dir)
         config = read_config(run)
-        if max_time is None:
-            max_time = config.max_time
     else:
         if not corpora:
             raise UsageProblem("give --corpus SOURCE (or --resume DIR)")
-        config = load_autoencoder_config(config_name).replace(**typed)
-        if max_time is not None:
-            config = config.replace(max_time=max_time)
-        options = CleanOptions(strip=not no_strip, lowercase=config.lowercase, encoding=encoding)
-        started = start_run(
-            config,
-            corpora,
-            options,
-            data_dir=data_dir,
-            mirror=corpus_mirror(),
-            runs_root=runs_dir,
-            run_dir=run_dir,
-        )
-        run, split = started.run, started.split
-        click.echo(
-            f"words: {split.tokens:,} tokens; {len(split.train):,} training and "
-            f"{len(split.val):,} held-out word types; {split.too_long:,} longer than "
-            f"{config.max_word_len} skipped; {len(started.vocab)} characters",
-            err=True,
-        )
+        source = {"corpora": corpora, "no_strip": no_strip, "encoding": encoding}
+        run, config = _start(source, config_name, typed, max_time, data_dir, runs_dir, run_dir)
     click.echo(f"run: {run.path}", err=True)
     epochs = typed.get("epochs") or config.epochs
 
@@ -145,6 +123,44 @@ def train_cmd(
             err=True,
         )
         sys.exit(130)
+
+
+def _start(
+    source: dict[str, Any],
+    config_name: str | None,
+    typed: dict[str, Any],
+    max_time: float | None,
+    data_dir: Path,
+    runs_dir: Path,
+    run_dir: Path | None,
+) -> tuple[Any, Any]:
+    """A new run: the preset, then the flags typed; words read and split before anything is
+    written; the summary of the words on stderr."""
+    from chargen.autoencoder.config import load_autoencoder_config
+    from chargen.autoencoder.run import start_run
+    from chargen.text.clean import CleanOptions
+
+    config = load_autoencoder_config(config_name).replace(**typed, max_time=max_time)
+    options = CleanOptions(
+        strip=not source["no_strip"], lowercase=config.lowercase, encoding=source["encoding"]
+    )
+    started = start_run(
+        config,
+        source["corpora"],
+        options,
+        data_dir=data_dir,
+        mirror=corpus_mirror(),
+        runs_root=runs_dir,
+        run_dir=run_dir,
+    )
+    split = started.split
+    click.echo(
+        f"words: {split.tokens:,} tokens; {len(split.train):,} training and "
+        f"{len(split.val):,} held-out word types; {split.too_long:,} longer than "
+        f"{config.max_word_len} skipped; {len(started.vocab)} characters",
+        err=True,
+    )
+    return started.run, config
 
 
 unknown_option = click.option(
