@@ -216,3 +216,27 @@ def test_words_json_is_the_split(trained) -> None:
     assert set(train).isdisjoint(val)
     assert len(train) + len(val) == 300
     assert Path(trained.run.path / "words.json").is_file()
+
+
+def test_thought_dim_is_a_bottleneck() -> None:
+    from chargen.autoencoder.model import build_autoencoder
+
+    parts = build_autoencoder(n_symbols=10, units=16, embedding_dim=4, thought_dim=5)
+    ids = np.array([[3, 4, 5], [6, 0, 0]], dtype=np.int32)
+    thought = np.asarray(parts.encoder(ids))
+    assert thought.shape == (2, 5)
+    h, c = (np.asarray(s) for s in parts.initial_state(thought))
+    assert h.shape == c.shape == (2, 16)
+    logits = parts.model([ids, np.array([[1, 3, 4, 5], [1, 6, 0, 0]], dtype=np.int32)])
+    assert tuple(logits.shape) == (2, 4, 10)
+    plain = build_autoencoder(n_symbols=10, units=16, embedding_dim=4, thought_dim=None)
+    assert tuple(plain.encoder(ids).shape) == (2, 32)
+
+
+def test_padding_does_not_change_the_thought_vector() -> None:
+    from chargen.autoencoder.model import build_autoencoder
+
+    parts = build_autoencoder(n_symbols=10, units=8, embedding_dim=4, thought_dim=None)
+    short = np.asarray(parts.encoder(np.array([[3, 4]], dtype=np.int32)))
+    padded = np.asarray(parts.encoder(np.array([[3, 4, 0, 0, 0]], dtype=np.int32)))
+    np.testing.assert_allclose(short, padded, rtol=1e-5, atol=1e-6)
