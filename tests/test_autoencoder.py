@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from chargen.autoencoder.words import (
     split_words,
     words_vocab,
 )
-from chargen.config import autoencoder_preset_names, load_config, preset_names
+from chargen.config import PRESETS_DIR, autoencoder_preset_names, load_config, preset_names
 from chargen.errors import ConfigError, CorpusError
 from tests.conftest import shipped
 
@@ -143,6 +144,11 @@ def test_presets_load_apart_from_the_language_model_presets() -> None:
     assert (noisy.noise, noisy.frequency_weighted) == (0.25, True)
     with pytest.raises(ConfigError, match=r"'autoencoder' is an autoencoder preset"):
         load_config("autoencoder")
+    for name in autoencoder_preset_names():
+        text = (PRESETS_DIR / f"{name}.toml").read_text(encoding="utf-8")
+        assert text.startswith(f"# {name}: ")
+        config = load_autoencoder_config(name)
+        assert AutoencoderConfig.from_dict(json.loads(config.to_json())) == config
 
 
 @pytest.fixture(scope="module")
