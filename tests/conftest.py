@@ -29,6 +29,7 @@ class Shipped:
     shakespeare: Path  # the first 4,999 lines of tiny Shakespeare
     mirror: Path  # a Project Gutenberg mirror holding ebook #11 (CHARGEN_CORPUS_MIRROR)
     nltk_data: Path  # an NLTK data folder: English stopwords and four gutenberg texts
+    hamlet: Path  # 90 lines of NLTK's Hamlet around "To be, or not to be" (300 word types)
 
 
 def _gunzip(src: Path, dest: Path) -> Path:
@@ -51,6 +52,7 @@ def shipped() -> Shipped:
     shakespeare = _gunzip(
         DATA / "tinyshakespeare-head.txt.gz", base / "corpora" / "tinyshakespeare.txt"
     )
+    hamlet = _gunzip(DATA / "hamlet-soliloquy.txt.gz", base / "corpora" / "hamlet.txt")
     mirror = base / "gutenberg-mirror"
     (mirror / "cache" / "epub" / "11").mkdir(parents=True)
     shutil.copyfile(wonderland, mirror / "cache" / "epub" / "11" / "pg11.txt")
@@ -64,7 +66,7 @@ def shipped() -> Shipped:
     for path in base.rglob("*"):
         if path.is_file():
             path.chmod(0o444)
-    return Shipped(base, wonderland, shakespeare, mirror, nltk_data)
+    return Shipped(base, wonderland, shakespeare, mirror, nltk_data, hamlet)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

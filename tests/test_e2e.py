@@ -61,3 +61,42 @@ def test_prepare_train_sample_on_wonderland(tmp_path: Path) -> None:
     record = json.loads(js.stdout)
     assert record["run"].endswith("latest") or record["run"].endswith("alice")
     assert len(record["text"]) == 30
+
+
+@pytest.mark.slow
+def test_autoencoder_train_interrupt_resume_reconstruct(tmp_path: Path) -> None:
+    """Metrics rise over epochs; SIGINT exits 130 with the resume command; resume continues."""
+    import signal
+    import time
+
+    args = [
+        sys.executable, "-m", "chargen", "autoencoder", "train", "--corpus",
+        "nltk:shakespeare-caesar.txt", "--units", "32", "--epochs", "60", "--run-dir", "ae",
+    ]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "ae" / "metrics.csv"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (
+        not metrics.is_file() or len(metrics.read_text().splitlines()) < 4
+    ):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert (
+        err.splitlines()[-1]
+        == "Error: interrupted; resume with: chargen autoencoder train --resume ae"
+    )
+    before = list(csv.DictReader(metrics.read_text().splitlines()))
+    done = len(before)
+    assert float(before[-1]["val_char_acc"]) > float(before[0]["val_char_acc"])
+    resumed = chargen(
+        "autoencoder", "train", "--resume", "ae", "--epochs", str(done + 1), cwd=tmp_path
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    after = list(csv.DictReader(metrics.read_text().splitlines()))
+    assert after[:done] == before and int(after[-1]["epoch"]) == done + 1
+    rec = chargen("autoencoder", "reconstruct", "--run", "ae", "Friends, Romans!", cwd=tmp_path)
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout.count(",") == 1 and rec.stdout.endswith("!\n")

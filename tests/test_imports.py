@@ -19,7 +19,7 @@ LAYERS = [
     {"chargen.model"},
     {"chargen.generation"},
     {"chargen.train"},
-    {"chargen.tools"},
+    {"chargen.tools", "chargen.autoencoder"},
     {"chargen.cli", "chargen.__main__"},
 ]
 

@@ -229,8 +229,20 @@ def _type_name(kind: Any) -> str:
     return kind.__name__
 
 
+AUTOENCODER_PRESET_PREFIX = "autoencoder"  # configs/autoencoder*.toml: `chargen autoencoder`
+
+
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+    """The language-model presets; the autoencoder's own presets are listed apart."""
+    return sorted(
+        p.stem
+        for p in PRESETS_DIR.glob("*.toml")
+        if not p.stem.startswith(AUTOENCODER_PRESET_PREFIX)
+    )
+
+
+def autoencoder_preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob(f"{AUTOENCODER_PRESET_PREFIX}*.toml"))
 
 
 def resolve_config_path(name_or_path: str) -> Path:
@@ -243,7 +255,7 @@ def resolve_config_path(name_or_path: str) -> Path:
         return candidate
     preset = PRESETS_DIR / f"{name_or_path}.toml"
     if not preset.is_file():
-        known = ", ".join(preset_names())
+        known = ", ".join(preset_names() + autoencoder_preset_names())
         raise ConfigError(f"unknown config preset {name_or_path!r} (presets: {known})")
     return preset
 
@@ -252,6 +264,10 @@ def load_config(name_or_path: str | None = None) -> Config:
     """Defaults, overlaid with a preset or TOML file when one is named."""
     if name_or_path is None:
         return Config()
+    if name_or_path in autoencoder_preset_names():
+        raise ConfigError(
+            f"{name_or_path!r} is an autoencoder preset; use it with chargen autoencoder train"
+        )
     path = resolve_config_path(name_or_path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -4,7 +4,13 @@ Commands live in one module per area and register on the group when imported her
 package imports click; TensorFlow is imported inside commands so `chargen --help` stays fast.
 """
 
-from chargen.cli import corpus_cmds, inspect_cmds, sample_cmd, train_cmd  # noqa: F401
+from chargen.cli import (  # noqa: F401
+    autoencoder_cmds,
+    corpus_cmds,
+    inspect_cmds,
+    sample_cmd,
+    train_cmd,
+)
 from chargen.cli.base import main
 
 __all__ = ["main"]

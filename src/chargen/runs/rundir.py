@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from chargen.data.prepared import Prepared
 
 LATEST = "latest"
+# run.json `kind`: which commands a run belongs to (absent in runs before autoencoders)
+KIND_LANGUAGE_MODEL = "language-model"
+KIND_AUTOENCODER = "autoencoder"
+_KIND_COMMANDS = {KIND_LANGUAGE_MODEL: "chargen sample", KIND_AUTOENCODER: "chargen autoencoder"}
 
 
 @dataclass(frozen=True)
@@ -137,8 +141,9 @@ def point_latest(runs_root: Path, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def resolve_run(run: Path | None, runs_root: Path) -> RunDir:
-    """The run a user named, or `runs_root/latest`; it must hold a config and a vocabulary."""
+def resolve_run(run: Path | None, runs_root: Path, *, kind: str = KIND_LANGUAGE_MODEL) -> RunDir:
+    """The run a user named, or `runs_root/latest`; it must hold a config and a vocabulary and
+    be of `kind`, so a language-model command never reads an autoencoder's files, or back."""
     path = run if run is not None else runs_root / LATEST
     if str(path) == LATEST:
         path = runs_root / LATEST
@@ -153,7 +158,50 @@ def resolve_run(run: Path | None, runs_root: Path) -> RunDir:
     for required in (rd.config, rd.vocab):
         if not required.is_file():
             raise RunError(f"{path} is not a chargen run directory (missing {required.name})")
+    actual = run_kind(rd)
+    if actual != kind:
+        use = _KIND_COMMANDS.get(actual, "another chargen")
+        raise RunError(f"{path} is {_a(actual)} run, not {_a(kind)} run; use it with {use}")
     return rd
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def run_kind(run: RunDir) -> str:
+    """What a run holds: `language-model` (also runs whose run.json predates the field)."""
+    kind = read_meta(run).get("kind", KIND_LANGUAGE_MODEL)
+    return kind if isinstance(kind, str) else KIND_LANGUAGE_MODEL
+
+
+def read_config_data(run: RunDir) -> dict[str, Any]:
+    """config.json as plain data, for run kinds whose config is not a language-model Config."""
+    try:
+        data = json.loads(run.config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"cannot read {run.config}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RunError(f"{run.config} is damaged: not a JSON object")
+    return data
+
+
+def write_config_text(run: RunDir, text: str) -> None:
+    write_text_atomic(run.config, text)
+
+
+def write_meta(run: RunDir, meta: dict[str, Any]) -> None:
+    write_text_atomic(run.meta, json.dumps(meta, indent=2) + "\n")
+
+
+def write_metric_rows(run: RunDir, names: list[str], rows: list[dict[str, Any]]) -> None:
+    """metrics.csv with the columns of another run kind (the autoencoder's accuracies)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _number(v) for k, v in row.items()})
+    write_text_atomic(run.metrics, buf.getvalue())
 
 
 def read_run_config(run: RunDir) -> Config:
@@ -202,6 +250,7 @@ def write_run_header(
     prepared.vocab.save(run.vocab)
     meta = {
         "chargen_version": __version__,
+        "kind": KIND_LANGUAGE_MODEL,
         "prepared": str(prepared.path),
         "source_sha256": prepared.sha256,
         "sources": json.loads(str(prepared.attrs.get("sources", "[]"))),

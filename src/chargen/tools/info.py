@@ -119,7 +119,7 @@ def list_runs(runs_root: Path) -> list[dict[str, Any]]:
             rows, created = read_metrics(run), read_meta(run).get("created")
         except RunError:  # one damaged run must not hide the others
             rows, created = [], None
-        best = best_epoch(rows)
+        best = best_epoch(rows) if all("val_bpc" in r for r in rows) else None
         found.append(
             {
                 "run": str(path),

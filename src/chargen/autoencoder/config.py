@@ -1,0 +1,105 @@
+"""AutoencoderConfig: the word autoencoder's hyperparameters, from defaults, a TOML preset and
+the flags a user typed, in that order (as chargen.config does for language models)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from chargen.config import _check_type, _is_float, resolve_config_path
+from chargen.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoencoderConfig:
+    """Every hyperparameter of an autoencoder run; TOML keys, fields and flags share names."""
+
+    # model
+    units: int = 256
+    embedding_dim: int = 32
+    thought_dim: int | None = None  # a Dense bottleneck between encoder and decoder
+    # words
+    max_word_len: int = 20
+    lowercase: bool = True
+    val_fraction: float = 0.1  # of the distinct words (types), not of the tokens
+    noise: float = 0.0  # probability of deleting each input character while training
+    # an epoch is every training token (frequent words often) rather than each word type once:
+    # a denoiser then learns that "th" is more likely "the" than "thy"
+    frequency_weighted: bool = False
+    # optimisation
+    batch_size: int = 64
+    epochs: int = 30
+    learning_rate: float = 3e-3
+    clip_norm: float = 5.0
+    rng_seed: int = 0
+    max_time: float | None = None
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(AutoencoderConfig)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            _check_type(f.name, value, hints[f.name])
+            if _is_float(hints[f.name]) and type(value) is int:
+                object.__setattr__(self, f.name, float(value))
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value}")
+        for name in ("units", "embedding_dim", "max_word_len", "batch_size", "epochs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.thought_dim is not None and self.thought_dim < 1:
+            raise ConfigError(f"thought_dim must be at least 1, got {self.thought_dim}")
+        if not 0.0 <= self.noise < 1.0:
+            raise ConfigError(f"noise must be in [0, 1), got {self.noise}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.clip_norm < 0:
+            raise ConfigError(f"clip_norm must be >= 0 (0 disables clipping), got {self.clip_norm}")
+        if not 0 <= self.rng_seed < 2**31:
+            raise ConfigError(f"rng_seed must be in [0, 2**31), got {self.rng_seed}")
+        if self.max_time is not None and self.max_time <= 0:
+            raise ConfigError(f"max_time must be positive seconds, got {self.max_time}")
+
+    def replace(self, **changes: Any) -> AutoencoderConfig:
+        """A copy with `changes` applied; None values are skipped (flags not given)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        unknown = sorted(set(given) - {f.name for f in fields(self)})
+        if unknown:
+            raise ConfigError(f"unknown config key {unknown[0]!r}")
+        return dataclasses.replace(self, **given)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> AutoencoderConfig:
+        """Build from plain data, rejecting unknown keys so typos never pass silently."""
+        names = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in names:
+                raise ConfigError(f"unknown config key {key!r} in {source}")
+        return cls(**dict(data))
+
+
+def load_autoencoder_config(name_or_path: str | None = None) -> AutoencoderConfig:
+    """Defaults, overlaid with a preset (`autoencoder`, `autoencoder-noise`) or a TOML file."""
+    if name_or_path is None:
+        return AutoencoderConfig()
+    path = resolve_config_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {path}: {exc}") from exc
+    return AutoencoderConfig.from_dict(data, source=str(path))
