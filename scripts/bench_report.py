@@ -40,7 +40,7 @@ def format_table(results: dict[str, Any]) -> str:
             lines.append(f"{name:44} {value:14,.2f} {goal:8,.{0 if goal >= 1 else 1}f}  {ok}")
     if missed:
         lines.append("")
-        lines.append("Why a target is missed: README.md, Performance, 'Where the targets stand'.")
+        lines.append("Why a target is missed: docs/performance.md, 'Where the targets stand'.")
     return "\n".join(lines)
 
 

@@ -108,7 +108,7 @@ def test_format_table_marks_targets() -> None:
     assert table[-5].split() == ["train_vs_tutorial", "60.00", "50", "yes"]
     assert table[-4].split() == ["train_vs_torch", "1.05", "1", "yes"]
     assert table[-3].split() == ["sample_1_vs_naive", "10.00", "1,000", "NO"]
-    assert table[-1] == "Why a target is missed: README.md, Performance, 'Where the targets stand'."
+    assert table[-1] == "Why a target is missed: docs/performance.md, 'Where the targets stand'."
     results["sample"]["ratios"]["sample_1_vs_naive"] = 1500.0
     assert bench.format_table(results).splitlines()[-1].split()[-1] == "yes"
 
