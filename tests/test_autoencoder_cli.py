@@ -127,6 +127,17 @@ def test_resume_continues_the_metrics(runner: CliRunner, tmp_path: Path) -> None
     assert [json.loads(x)["event"] for x in result.stdout.splitlines()] == ["epoch", "summary"]
 
 
+def test_resume_of_a_finished_run_has_nothing_to_do(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "run"
+    assert _train(runner, path, "--epochs", "1").exit_code == 0
+    rows = (path / "metrics.csv").read_text()
+    again = runner.invoke(main, ["autoencoder", "train", "--resume", str(path), "--json"])
+    assert again.exit_code == 0, again.output
+    assert f"run {path} already finished 1 epoch; nothing to do" in again.stderr
+    assert json.loads(again.stdout.splitlines()[-1])["trained"] == 0
+    assert (path / "metrics.csv").read_text() == rows
+
+
 def _one_line_error(result, message: str) -> None:
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == [message]

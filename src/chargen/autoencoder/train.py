@@ -58,6 +58,7 @@ class TrainSummary:
     best_val_word_acc: float  # with the run's noise, as best.weights.h5 is chosen
     stopped: str | None  # "interrupted", "max_time", or None when every epoch ran
     seconds: float
+    trained: int = 0  # epochs this call trained: 0 for a resume of a finished run
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def _loop(
     train, val = Arrays.of(train_words, vocab), Arrays.of(val_words, vocab)
     # every token once (frequency_weighted), else every word type once
     pool = np.repeat(np.arange(len(train_words)), counts) if counts else np.arange(len(train_words))
-    started, stopped = time.monotonic(), None
+    started, stopped, done = time.monotonic(), None, len(history)
     # best weights: most held-out words right with the run's noise (clean words without it)
     best = max((r.val_noisy_word_acc for r in history), default=-1.0)
     with StopSignal().installed() as signal:
@@ -245,7 +246,9 @@ def _loop(
                 on_epoch(row)
     if not run.best_weights.is_file():
         _save_weights(parts, run.best_weights)
-    return TrainSummary(len(history), max(best, 0.0), stopped, time.monotonic() - started)
+    return TrainSummary(
+        len(history), max(best, 0.0), stopped, time.monotonic() - started, len(history) - done
+    )
 
 
 def _epoch_row(epoch: int, train_loss: float, seconds: float) -> EpochRow:

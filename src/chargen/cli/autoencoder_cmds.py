@@ -112,6 +112,14 @@ def train_cmd(
     summary = train_autoencoder(run, epochs=epochs, max_time=max_time, on_epoch=on_epoch)
     if as_json:
         click.echo(json_line({"event": "summary", "run": str(run.path), **summary.__dict__}))
+    if resume and summary.trained == 0 and summary.stopped is None:
+        # a scheduler re-running the same resume after the run finished: success, said so
+        click.echo(
+            f"run {run.path} already finished {summary.epochs_done} "
+            f"epoch{'s' * (summary.epochs_done != 1)}; nothing to do "
+            "(raise --epochs to train on)",
+            err=True,
+        )
     click.echo(
         f"done: {summary.epochs_done} epochs, best val word accuracy "
         f"{summary.best_val_word_acc:.1%}; run {run.path}",
