@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from chargen.data.vocab import Vocab
-from chargen.errors import ConfigError, VocabError
+from chargen.generation.base import TextSampler, encode_seed
 from chargen.generation.strategy import Strategy
 
 # characters per yielded piece: small enough that a streamed sample shows at once, large
@@ -32,7 +32,7 @@ CHUNK = 64
 NORM_EPSILON = 1e-3
 
 
-class NumpySampler:
+class NumpySampler(TextSampler):
     """Same interface as generation.sampler.Sampler: `vocab`, `stream`, `generate`."""
 
     def __init__(self, arrays: dict[str, Any], vocab: Vocab, *, cell: str = "lstm") -> None:
@@ -75,7 +75,7 @@ class NumpySampler:
 
     def next_logits(self, seed_text: str) -> np.ndarray:
         """The distribution's logits [V] after the seed: what the backends are compared on."""
-        logits, _ = self._prime(self._seed_ids(seed_text)[None, :])
+        logits, _ = self._prime(encode_seed(self.vocab, seed_text)[None, :])
         return logits[0]
 
     def _prime(self, seed_ids: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -84,15 +84,6 @@ class NumpySampler:
         for t in range(seed_ids.shape[1]):
             logits, states = self.step(seed_ids[:, t], states)
         return logits, states
-
-    def _seed_ids(self, seed_text: str) -> np.ndarray:
-        if not seed_text:
-            raise VocabError("the seed text is empty; give at least one character")
-        missing = self.vocab.missing(seed_text)
-        if missing and self.vocab.unknown is None:
-            shown = ", ".join(repr(c) for c in missing[:10])
-            raise VocabError(f"seed has characters not in the vocabulary: {shown}")
-        return np.asarray(self.vocab.encode(seed_text), np.int64)
 
     # --- generation ------------------------------------------------------------------------
 
@@ -106,9 +97,7 @@ class NumpySampler:
         rng_seed: int = 0,
     ) -> Iterator[list[str]]:
         """Yield, piece by piece, the new text of each sample (seed excluded)."""
-        if length < 1:
-            raise ConfigError(f"length must be at least 1, got {length}")
-        seed_ids = np.tile(self._seed_ids(seed_text)[None, :], (num_samples, 1))
+        seed_ids = np.tile(encode_seed(self.vocab, seed_text, length)[None, :], (num_samples, 1))
         logits, states = self._prime(seed_ids)
         # one generator per sample: sample i is the same text whatever --num-samples
         rngs = [np.random.default_rng([rng_seed, i]) for i in range(num_samples)]
@@ -124,20 +113,6 @@ class NumpySampler:
                 logits, states = self.step(ids, states)
             yield [self.vocab.decode(row) for row in out]
             done += take
-
-    def generate(
-        self,
-        seed_text: str,
-        length: int,
-        strategy: Strategy,
-        *,
-        num_samples: int = 1,
-        rng_seed: int = 0,
-    ) -> list[str]:
-        parts = list(
-            self.stream(seed_text, length, strategy, num_samples=num_samples, rng_seed=rng_seed)
-        )
-        return ["".join(p[i] for p in parts) for i in range(num_samples)]
 
 
 def _layout(

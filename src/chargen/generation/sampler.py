@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from chargen.data.vocab import Vocab
-from chargen.errors import ConfigError, VocabError
+from chargen.generation.base import TextSampler, encode_seed
 from chargen.generation.steps import lstm_step, lstm_weights, stacked_step, stacked_weights
 from chargen.generation.strategy import Strategy, pick_next
 
@@ -27,7 +27,7 @@ CHUNK = 256
 SPLIT_BATCH = 1
 
 
-class Sampler:
+class Sampler(TextSampler):
     """Generates text from a trained model by stepping its LSTM cells with carried state."""
 
     def __init__(self, model: Any, vocab: Vocab, *, jit_compile: bool = True) -> None:
@@ -211,15 +211,7 @@ class Sampler:
         rng_seed: int = 0,
     ) -> Iterator[list[str]]:
         """Yield, chunk by chunk, the new text of each sample (seed excluded)."""
-        if length < 1:
-            raise ConfigError(f"length must be at least 1, got {length}")
-        if not seed_text:
-            raise VocabError("the seed text is empty; give at least one character")
-        missing = self.vocab.missing(seed_text)
-        if missing and self.vocab.unknown is None:
-            shown = ", ".join(repr(c) for c in missing[:10])
-            raise VocabError(f"seed has characters not in the vocabulary: {shown}")
-        ids = self.vocab.encode(seed_text)
+        ids = encode_seed(self.vocab, seed_text, length)
         seed_ids = tf.constant(np.tile(ids[None, :], (num_samples, 1)), tf.int32)
         logits, states = self._prime_fn(seed_ids)
         temperature, top_k, top_p = strategy.tensors()
@@ -234,17 +226,3 @@ class Sampler:
             arr = chunk_ids.numpy()[:, :take]
             yield [self.vocab.decode(row) for row in arr]
             done += take
-
-    def generate(
-        self,
-        seed_text: str,
-        length: int,
-        strategy: Strategy,
-        *,
-        num_samples: int = 1,
-        rng_seed: int = 0,
-    ) -> list[str]:
-        parts: list[list[str]] = list(
-            self.stream(seed_text, length, strategy, num_samples=num_samples, rng_seed=rng_seed)
-        )
-        return ["".join(p[i] for p in parts) for i in range(num_samples)]
