@@ -11,7 +11,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from chargen.errors import ConfigError
 
@@ -25,8 +25,48 @@ BUDGET_SCHEDULES = ("cosine", "anneal")
 AUTO_SCHEDULE = "anneal"
 
 
+class ConfigRecord:
+    """What every config dataclass (Config, AutoencoderConfig) does with its fields: copies
+    with typed flags applied, JSON for config.json, and strict loading from plain data."""
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with `changes` applied; None values are skipped (flags not given)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        unknown = sorted(set(given) - {f.name for f in fields(self)})
+        if unknown:
+            raise ConfigError(f"unknown config key {unknown[0]!r}")
+        return dataclasses.replace(self, **given)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> Self:
+        """Build from plain data, rejecting unknown keys so typos never pass silently."""
+        names = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in names:
+                raise ConfigError(f"unknown config key {key!r} in {source}")
+        return cls(**dict(data))
+
+
+def read_toml(name_or_path: str) -> tuple[dict[str, Any], str]:
+    """A preset's or TOML file's data and where it came from (for error messages)."""
+    path = resolve_config_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {path}: {exc}") from exc
+    return data, str(path)
+
+
 @dataclass(frozen=True, kw_only=True)
-class Config:
+class Config(ConfigRecord):
     """Every hyperparameter of a run; the TOML keys, fields and flags share these names."""
 
     # model
@@ -162,29 +202,6 @@ class Config:
         """Units of each recurrent layer, bottom first: `layer_units`, else `units` x `layers`."""
         return list(self.layer_units) if self.layer_units else [self.units] * self.layers
 
-    def replace(self, **changes: Any) -> Config:
-        """A copy with `changes` applied; None values are skipped (flags not given)."""
-        given = {k: v for k, v in changes.items() if v is not None}
-        unknown = sorted(set(given) - {f.name for f in fields(self)})
-        if unknown:
-            raise ConfigError(f"unknown config key {unknown[0]!r}")
-        return dataclasses.replace(self, **given)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> Config:
-        """Build from plain data, rejecting unknown keys so typos never pass silently."""
-        names = {f.name for f in fields(cls)}
-        for key in data:
-            if key not in names:
-                raise ConfigError(f"unknown config key {key!r} in {source}")
-        return cls(**dict(data))
-
 
 def _hints() -> dict[str, Any]:
     return typing.get_type_hints(Config)
@@ -268,11 +285,5 @@ def load_config(name_or_path: str | None = None) -> Config:
         raise ConfigError(
             f"{name_or_path!r} is an autoencoder preset; use it with chargen autoencoder train"
         )
-    path = resolve_config_path(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML in {path}: {exc}") from exc
-    return Config.from_dict(data, source=str(path))
+    data, source = read_toml(name_or_path)
+    return Config.from_dict(data, source=source)

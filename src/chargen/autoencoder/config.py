@@ -3,21 +3,16 @@ the flags a user typed, in that order (as chargen.config does for language model
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-import tomllib
 import typing
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
 
-from chargen.config import _check_type, _is_float, resolve_config_path
+from chargen.config import ConfigRecord, _check_type, _is_float, read_toml
 from chargen.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
-class AutoencoderConfig:
+class AutoencoderConfig(ConfigRecord):
     """Every hyperparameter of an autoencoder run; TOML keys, fields and flags share names."""
 
     # model
@@ -67,39 +62,10 @@ class AutoencoderConfig:
         if self.max_time is not None and self.max_time <= 0:
             raise ConfigError(f"max_time must be positive seconds, got {self.max_time}")
 
-    def replace(self, **changes: Any) -> AutoencoderConfig:
-        """A copy with `changes` applied; None values are skipped (flags not given)."""
-        given = {k: v for k, v in changes.items() if v is not None}
-        unknown = sorted(set(given) - {f.name for f in fields(self)})
-        if unknown:
-            raise ConfigError(f"unknown config key {unknown[0]!r}")
-        return dataclasses.replace(self, **given)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> AutoencoderConfig:
-        """Build from plain data, rejecting unknown keys so typos never pass silently."""
-        names = {f.name for f in fields(cls)}
-        for key in data:
-            if key not in names:
-                raise ConfigError(f"unknown config key {key!r} in {source}")
-        return cls(**dict(data))
-
 
 def load_autoencoder_config(name_or_path: str | None = None) -> AutoencoderConfig:
     """Defaults, overlaid with a preset (`autoencoder`, `autoencoder-noise`) or a TOML file."""
     if name_or_path is None:
         return AutoencoderConfig()
-    path = resolve_config_path(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML in {path}: {exc}") from exc
-    return AutoencoderConfig.from_dict(data, source=str(path))
+    data, source = read_toml(name_or_path)
+    return AutoencoderConfig.from_dict(data, source=source)

@@ -176,7 +176,8 @@ def run_kind(run: RunDir) -> str:
 
 
 def read_config_data(run: RunDir) -> dict[str, Any]:
-    """config.json as plain data, for run kinds whose config is not a language-model Config."""
+    """config.json as plain data (read_run_config, and run kinds whose config is not a
+    language-model Config)."""
     try:
         data = json.loads(run.config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -206,12 +207,7 @@ def write_metric_rows(run: RunDir, names: list[str], rows: list[dict[str, Any]])
 
 def read_run_config(run: RunDir) -> Config:
     """The resolved config a run was trained with; damage is a RunError naming the file."""
-    try:
-        data = json.loads(run.config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"cannot read {run.config}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RunError(f"{run.config} is damaged: not a JSON object")
+    data = read_config_data(run)
     try:
         return Config.from_dict(data, source=str(run.config))
     except ConfigError as exc:
