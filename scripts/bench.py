@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -207,7 +208,10 @@ def bench_sample(
             n * (length // 4),
             lambda n=n: numpy_sampler.generate(seed_text, length // 4, Strategy(), num_samples=n),
         )
-    runs["matmul_bound_64"] = (64 * 200, lambda: _step_products(arrays, 64, 200))
+    # the bound is the faster of one BLAS thread (what the numpy sampler uses) and the
+    # library's default pool, so a cap that only suits this machine cannot flatter the ratio
+    runs["matmul_1thread_64"] = (64 * 200, lambda: _step_products(arrays, 64, 200, threads=1))
+    runs["matmul_pool_64"] = (64 * 200, lambda: _step_products(arrays, 64, 200))
     best = dict.fromkeys(runs, math.inf)
     for _ in range(rounds):
         for name, (_, run) in runs.items():
@@ -215,6 +219,7 @@ def bench_sample(
             run()
             best[name] = min(best[name], time.perf_counter() - start)
     rates = {name: chars / best[name] for name, (chars, _) in runs.items()}
+    rates["matmul_bound_64"] = max(rates["matmul_1thread_64"], rates["matmul_pool_64"])
     return {
         "chars_per_s": rates,
         "length": length,
@@ -225,6 +230,50 @@ def bench_sample(
             "numpy_1_vs_naive": rates["numpy_1"] / rates["naive_tutorial"],
             "numpy_1_vs_tensorflow": rates["numpy_1"] / rates["chargen_1"],
             "numpy_64_vs_matmul_bound": rates["numpy_64"] / rates["matmul_bound_64"],
+        },
+    }
+
+
+def bench_sample_threads(
+    prepared: Any, config: Any, length: int, rounds: int = 3
+) -> dict[str, Any]:
+    """The numpy sampler with one BLAS thread (its default) against the BLAS library's own
+    pool, 1 and 64 samples, on an idle machine and beside one process that keeps a core busy
+    (parallel jobs, a shared CI runner): the measurement behind CHARGEN_SAMPLE_THREADS=1."""
+    from chargen.generation.numpy_sampler import NumpySampler
+    from chargen.generation.strategy import Strategy
+
+    arrays = _numpy_arrays(chargen_model(prepared, config), config)
+    sampler = NumpySampler(arrays, prepared.vocab, cell=config.cell)
+    seed_text = prepared.vocab.decode(_ids(prepared, "val")[:100])
+    rates: dict[str, float] = {}
+    for load in ("idle", "busy_core"):
+        spinner = (
+            subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            if load == "busy_core"
+            else None
+        )
+        try:
+            for threads, name in ((1, "1thread"), (None, "pool")):
+                sampler.threads = threads
+                for n in (1, 64):
+                    steps = length if n == 1 else length // 8
+                    best = math.inf
+                    for _ in range(rounds):
+                        start = time.perf_counter()
+                        sampler.generate(seed_text, steps, Strategy(), num_samples=n)
+                        best = min(best, time.perf_counter() - start)
+                    rates[f"{load}_{name}_{n}"] = n * steps / best
+        finally:
+            if spinner is not None:
+                spinner.kill()
+                spinner.wait()
+    return {
+        "chars_per_s": rates,
+        "ratios": {
+            f"{load}_1thread_vs_pool_{n}": rates[f"{load}_1thread_{n}"] / rates[f"{load}_pool_{n}"]
+            for load in ("idle", "busy_core")
+            for n in (1, 64)
         },
     }
 
@@ -241,9 +290,22 @@ def _numpy_arrays(model: Any, config: Any) -> dict[str, Any]:
         )
 
 
-def _step_products(arrays: dict[str, Any], batch: int, steps: int) -> None:
+def _step_products(
+    arrays: dict[str, Any], batch: int, steps: int, threads: int | None = None
+) -> None:
     """Only the float32 matrix products of `steps` sampling steps at `batch` samples (each
-    layer's input and recurrent kernels, the logits): the bound on any sampler's step."""
+    layer's input and recurrent kernels, the logits): the bound on any sampler's step.
+    `threads` caps BLAS threads (None: the library's default pool)."""
+    import contextlib
+
+    from threadpoolctl import threadpool_limits
+
+    limit = threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext()
+    with limit:
+        _products(arrays, batch, steps)
+
+
+def _products(arrays: dict[str, Any], batch: int, steps: int) -> None:
     import numpy as np
 
     mats = [m for kernel, recurrent, _ in arrays["recurrent"] for m in (kernel, recurrent)][1:]
@@ -457,6 +519,9 @@ def run(
             prepared, config, 2048, 5 if quick else 20, 3 if quick else 5
         )
         results["sample"]["cli"] = bench_cli_sample(prepared, work)
+        results["sample"]["threads"] = bench_sample_threads(
+            prepared, config, 512 if quick else 2048
+        )
     if "quality" in sections:
         results["quality"] = bench_quality(prepared, config, budget, work)
     big = work / "big.h5"

@@ -80,10 +80,19 @@ def test_bench_train_and_sample_report_ratios(prepared, tiny_config) -> None:
     assert ("torch" in train["chars_per_s"]) == base.torch_available()
     sample = bench.bench_sample(prepared, tiny_config, length=64, naive_length=2)
     assert set(sample["chars_per_s"]) == {
-        "naive_tutorial", "chargen_1", "chargen_64", "numpy_1", "numpy_64", "matmul_bound_64"
+        "naive_tutorial", "chargen_1", "chargen_64", "numpy_1", "numpy_64",
+        "matmul_1thread_64", "matmul_pool_64", "matmul_bound_64",
     }  # fmt: skip
+    rates = sample["chars_per_s"]
+    assert rates["matmul_bound_64"] == max(rates["matmul_1thread_64"], rates["matmul_pool_64"])
     assert 0 < sample["ratios"]["numpy_64_vs_matmul_bound"]
     assert all(v > 0 for v in sample["chars_per_s"].values())
+    threads = bench.bench_sample_threads(prepared, tiny_config, length=16, rounds=1)
+    assert set(threads["chars_per_s"]) == {
+        f"{load}_{name}_{n}" for load in ("idle", "busy_core") for name in ("1thread", "pool")
+        for n in (1, 64)
+    }  # fmt: skip
+    assert all(v > 0 for v in threads["ratios"].values()) and len(threads["ratios"]) == 4
 
 
 @pytest.mark.slow

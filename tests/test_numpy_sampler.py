@@ -235,3 +235,46 @@ def test_auto_backend_is_numpy_without_a_visible_gpu(monkeypatch: pytest.MonkeyP
     assert sample_backend("tensorflow") == "tensorflow"
     with pytest.raises(ConfigError, match="backend must be one of"):
         sample_backend("torch")
+
+
+def test_blas_threads_are_capped_while_a_stream_runs(trained_run) -> None:
+    from threadpoolctl import threadpool_info
+
+    numpy_sampler, _ = _trained_samplers(trained_run)
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    before = [p["num_threads"] for p in blas]
+    assert numpy_sampler.threads == 1
+    stream = numpy_sampler.stream("Alice", 100, Strategy(temperature=0))
+    next(stream)
+    inside = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    assert blas and inside == [1] * len(blas)
+    list(stream)
+    assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == before
+    # the cap changes the speed, never the text
+    numpy_sampler.threads = None
+    free = numpy_sampler.generate("Alice", 100, Strategy(temperature=0.8), rng_seed=3)
+    numpy_sampler.threads = 1
+    assert free == numpy_sampler.generate("Alice", 100, Strategy(temperature=0.8), rng_seed=3)
+
+
+@pytest.mark.parametrize(("raw", "threads"), [("", 1), ("1", 1), ("3", 3), ("0", None)])
+def test_sample_threads_from_the_environment(
+    raw: str, threads: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chargen.runtime import sample_threads
+
+    monkeypatch.setenv("CHARGEN_SAMPLE_THREADS", raw)
+    assert sample_threads() == threads
+
+
+def test_bad_sample_threads_is_a_one_line_error(
+    trained_run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHARGEN_SAMPLE_THREADS", "two")
+    result = CliRunner().invoke(
+        main, ["sample", "--run", str(trained_run.path), "--seed", "Alice", "--backend", "numpy"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: CHARGEN_SAMPLE_THREADS must be a whole number >= 0, got 'two'\n"
+    )

@@ -268,6 +268,23 @@ def jit_mode(wanted: bool) -> bool | str:
 
 
 SAMPLE_BACKENDS = ("auto", "numpy", "tensorflow")
+# CHARGEN_SAMPLE_THREADS: BLAS threads of the numpy sampler (0: the BLAS library's default)
+SAMPLE_THREADS_DEFAULT = 1
+
+
+def sample_threads() -> int | None:
+    """BLAS threads for the numpy sampler, from CHARGEN_SAMPLE_THREADS (None: BLAS decides).
+
+    One by default: a sampling step is a few products too small to split, and a BLAS pool
+    that spin-waits for a busy core (parallel jobs, a CI runner) makes a step several times
+    slower, where one thread keeps its speed (docs/performance.md, The numpy sampler).
+    """
+    raw = os.environ.get("CHARGEN_SAMPLE_THREADS", "").strip()
+    if not raw:
+        return SAMPLE_THREADS_DEFAULT
+    if not raw.isdigit():
+        raise ConfigError(f"CHARGEN_SAMPLE_THREADS must be a whole number >= 0, got {raw!r}")
+    return int(raw) or None
 
 
 def sample_backend(choice: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from chargen.data.vocab import Vocab
 from chargen.errors import ConfigError, RunError, VocabError
 from chargen.runs.rundir import RunDir, read_run_config, resolve_run
+from chargen.runtime import sample_threads
 from chargen.text.clean import CleanOptions, normalise_seed
 
 
@@ -25,7 +26,7 @@ def load_sampler(
     (generation.numpy_sampler); "tensorflow" rebuilds the Keras model and compiles its loop.
     """
     if backend == "numpy":
-        run, sampler = load_numpy_sampler(run_path, runs_root)
+        run, sampler = load_numpy_sampler(run_path, runs_root, threads=sample_threads())
     else:
         from chargen.generation.sampler import Sampler
 
@@ -34,8 +35,11 @@ def load_sampler(
     return run, sampler, prepare_seed(seed_text, seed_options(sampler.vocab))
 
 
-def load_numpy_sampler(run_path: Path | None, runs_root: Path) -> tuple[RunDir, Any]:
-    """The run and a numpy sampler over its best weights, checked as load_run_model checks."""
+def load_numpy_sampler(
+    run_path: Path | None, runs_root: Path, *, threads: int | None = 1
+) -> tuple[RunDir, Any]:
+    """The run and a numpy sampler over its best weights, checked as load_run_model checks;
+    `threads` BLAS threads while it samples (None: the BLAS library decides)."""
     from chargen.generation.numpy_sampler import NumpySampler
     from chargen.model.weights import read_arrays, verify_h5
 
@@ -52,7 +56,7 @@ def load_numpy_sampler(run_path: Path | None, runs_root: Path) -> tuple[RunDir, 
             f"{weights}: model predicts {arrays['dense'][0].shape[1]} characters but the "
             f"vocabulary has {len(vocab)}"
         )
-    return run, NumpySampler(arrays, vocab, cell=config.cell)
+    return run, NumpySampler(arrays, vocab, cell=config.cell, threads=threads)
 
 
 def prepare_seed(seed_text: str, options: CleanOptions) -> str:

@@ -17,9 +17,11 @@ rounding ties.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from chargen.data.vocab import Vocab
 from chargen.generation.base import TextSampler, encode_seed
@@ -33,11 +35,23 @@ NORM_EPSILON = 1e-3
 
 
 class NumpySampler(TextSampler):
-    """Same interface as generation.sampler.Sampler: `vocab`, `stream`, `generate`."""
+    """Same interface as generation.sampler.Sampler: `vocab`, `stream`, `generate`.
 
-    def __init__(self, arrays: dict[str, Any], vocab: Vocab, *, cell: str = "lstm") -> None:
+    `threads` caps the BLAS threads while a stream runs (runtime.sample_threads says why one
+    is the default); None leaves the BLAS library's own setting.
+    """
+
+    def __init__(
+        self,
+        arrays: dict[str, Any],
+        vocab: Vocab,
+        *,
+        cell: str = "lstm",
+        threads: int | None = 1,
+    ) -> None:
         self.vocab = vocab
         self.cell = cell
+        self.threads = threads
         embedding = arrays["embedding"]
         norms = arrays["norms"] or [None] * len(arrays["recurrent"])
         self._layers = [
@@ -97,6 +111,17 @@ class NumpySampler(TextSampler):
         rng_seed: int = 0,
     ) -> Iterator[list[str]]:
         """Yield, piece by piece, the new text of each sample (seed excluded)."""
+        with self._blas_threads():
+            yield from self._stream(seed_text, length, strategy, num_samples, rng_seed)
+
+    def _blas_threads(self) -> AbstractContextManager[Any]:
+        if self.threads is None:
+            return nullcontext()
+        return threadpool_limits(limits=self.threads, user_api="blas")
+
+    def _stream(
+        self, seed_text: str, length: int, strategy: Strategy, num_samples: int, rng_seed: int
+    ) -> Iterator[list[str]]:
         seed_ids = np.tile(encode_seed(self.vocab, seed_text, length)[None, :], (num_samples, 1))
         logits, states = self._prime(seed_ids)
         # one generator per sample: sample i is the same text whatever --num-samples
