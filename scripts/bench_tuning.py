@@ -1,0 +1,88 @@
+"""Preset tuning at equal work: variants of one preset, each trained from the same seed on
+the same characters (`--chars`, so a machine's load changes the time, never the answer),
+reporting the validation bits per character each ends on and its training rate. Quality per
+minute is then the first figure at the characters the second buys in the budget.
+
+    python scripts/bench_tuning.py --corpus ../shared/corpora/tinyshakespeare.txt \\
+        --chars 2000000 --variant base= --variant b32=batch_size=32 \\
+        --variant wide=units=384,dropout=0
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from chargen.runtime import import_tensorflow  # noqa: E402
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
+    """`name=key=value,key=value` -> (name, overrides); values read as JSON where they parse
+    (numbers, true/false), else as strings."""
+    name, _, spec = text.partition("=")
+    overrides: dict[str, Any] = {}
+    for item in filter(None, spec.split(",")):
+        key, _, raw = item.partition("=")
+        try:
+            overrides[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = raw.strip()
+    return name, overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--config", default="default", help="preset name or TOML path")
+    parser.add_argument("--chars", type=int, default=2_000_000, help="training characters each")
+    parser.add_argument("--variant", action="append", default=[], help="name=key=value,...")
+    parser.add_argument("--out", type=Path, help="JSON lines, one per finished variant")
+    args = parser.parse_args(argv)
+    import_tensorflow(training=True)
+    from chargen.config import load_config
+    from chargen.data.prepare import prepare_corpus
+    from chargen.runs.rundir import create_run_dir
+    from chargen.text.clean import CleanOptions
+    from chargen.train.run import train
+
+    work = Path(tempfile.mkdtemp(prefix="chargen-tuning-"))
+    prepared = prepare_corpus(
+        str(args.corpus), CleanOptions(), val_fraction=0.1, data_dir=work / "data"
+    ).prepared
+    base = dataclasses.replace(load_config(args.config), rng_seed=0, epochs=10_000)
+    for name, overrides in map(parse_variant, args.variant or ["base="]):
+        config = dataclasses.replace(base, **overrides)
+        steps = max(1, args.chars // (config.batch_size * config.seq_len))
+        config = dataclasses.replace(config, max_steps=steps)
+        run = create_run_dir(work / "runs", work / name, name)
+        start = time.perf_counter()
+        result = train(config, prepared, run)
+        last = result.history[-1]
+        row = {
+            "variant": name,
+            "overrides": overrides,
+            "steps": last.step,
+            "chars": last.step * config.batch_size * config.seq_len,
+            "val_bpc": last.val_bpc,
+            "best_val_bpc": min(s.val_bpc for s in result.history),
+            "train_chars_per_s": sum(s.seconds * s.chars_per_s for s in result.history)
+            / max(sum(s.seconds for s in result.history), 1e-9),
+            "seconds": time.perf_counter() - start,
+        }
+        print(json.dumps(row), flush=True)
+        if args.out:
+            with open(args.out, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
