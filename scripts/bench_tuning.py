@@ -59,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     ).prepared
     base = dataclasses.replace(load_config(args.config), rng_seed=0, epochs=10_000)
     for name, overrides in map(parse_variant, args.variant or ["base="]):
-        config = dataclasses.replace(base, **overrides)
-        steps = max(1, args.chars // (config.batch_size * config.seq_len))
-        config = dataclasses.replace(config, max_steps=steps)
+        shape = dataclasses.replace(base, **{**overrides, "lr_schedule": "constant"})
+        steps = max(1, args.chars // (shape.batch_size * shape.seq_len))
+        config = dataclasses.replace(base, **overrides, max_steps=steps)
         run = create_run_dir(work / "runs", work / name, name)
         start = time.perf_counter()
         result = train(config, prepared, run)
