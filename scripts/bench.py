@@ -278,6 +278,31 @@ def bench_sample_threads(
     }
 
 
+def bench_tanh(config: Any, batch: int = 64, rounds: int = 5) -> dict[str, Any]:
+    """numpy's float32 tanh per element and what one sampling step of `config` at `batch`
+    samples spends in it (all gates of a layer, then its cell): the part of a numpy step no
+    product can hide, where a compiled loop fuses a cheaper approximation."""
+    import numpy as np
+
+    x = np.linspace(-4, 4, 1 << 16, dtype=np.float32)
+    out = np.empty_like(x)
+    best = math.inf
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(50):
+            np.tanh(x, out=out)
+        best = min(best, (time.perf_counter() - start) / 50)
+    ns = best / x.size * 1e9
+    # an LSTM: four gates and tanh of the cell; a GRU: two gates and the candidate
+    per_unit = 5 if config.cell == "lstm" else 3
+    per_step = batch * per_unit * sum(config.layer_sizes)
+    return {
+        "tanh_ns_per_element": ns,
+        "tanh_per_step": per_step,
+        "tanh_us_per_step": ns * per_step / 1000,
+    }
+
+
 def _numpy_arrays(model: Any, config: Any) -> dict[str, Any]:
     """The model's weights as the numpy sampler reads them: through a saved weights file."""
     from chargen.model.weights import read_arrays
@@ -519,6 +544,7 @@ def run(
             prepared, config, 2048, 5 if quick else 20, 3 if quick else 5
         )
         results["sample"]["cli"] = bench_cli_sample(prepared, work)
+        results["sample"]["tanh"] = bench_tanh(config)
         results["sample"]["threads"] = bench_sample_threads(
             prepared, config, 512 if quick else 2048
         )

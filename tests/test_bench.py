@@ -87,6 +87,9 @@ def test_bench_train_and_sample_report_ratios(prepared, tiny_config) -> None:
     assert rates["matmul_bound_64"] == max(rates["matmul_1thread_64"], rates["matmul_pool_64"])
     assert 0 < sample["ratios"]["numpy_64_vs_matmul_bound"]
     assert all(v > 0 for v in sample["chars_per_s"].values())
+    tanh = bench.bench_tanh(tiny_config)
+    assert tanh["tanh_per_step"] == 64 * 5 * tiny_config.layer_sizes[0]
+    assert tanh["tanh_ns_per_element"] > 0
     threads = bench.bench_sample_threads(prepared, tiny_config, length=16, rounds=1)
     assert set(threads["chars_per_s"]) == {
         f"{load}_{name}_{n}" for load in ("idle", "busy_core") for name in ("1thread", "pool")
