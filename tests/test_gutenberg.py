@@ -155,6 +155,34 @@ CASES: dict[str, tuple[list[str], str, list[str]]] = {
         "A BOOK",
         ["This eBook was produced by Les Bowler."],
     ),
+    # written in the wording of those years' files
+    "scanned images": (
+        [
+            "",
+            "This book was produced from scanned images of public domain",
+            "material from the Google Print project.",
+            "",
+            "Electronic version prepared by A. Reader.",
+            "",
+            "A BOOK",
+        ],
+        "A BOOK",
+        [
+            "This book was produced from scanned images of public domain",
+            "Electronic version prepared by A. Reader.",
+        ],
+    ),
+    # 972's 1990s file (old/dvldc10.txt)
+    "wiretap edition": (
+        ["", "The Internet Wiretap 1st Online Edition of", "", "", "THE DEVIL'S DICTIONARY"],
+        "THE DEVIL'S DICTIONARY",
+        ["The Internet Wiretap 1st Online Edition of"],
+    ),
+    "book prepared for": (
+        ["", "This book was prepared for the use of schools.", "", "A BOOK"],
+        "This book was prepared for the use of schools.",
+        [],
+    ),
     "html by": (
         [
             "",

@@ -15,18 +15,24 @@ import re
 # ebook, from which edition, and where its HTML version or the page images are. Every era's
 # wording: "Produced by", "E-text prepared by", "This etext was prepared by", "This eBook was
 # produced by", "Text file produced by", "Transcribed from the 1898 edition by", "Digitized
-# by", "Entered by", "Note: Project Gutenberg also has an HTML version of this file", "Images
-# of the original pages are available through", "Note: See also ... eBook #150".
+# by", "Entered by", "Electronic version prepared by", "Illustrated HTML file produced by",
+# "This book was produced from scanned images", "Special thanks to", "Note: Project Gutenberg
+# also has an HTML version of this file", "Images of the original pages are available
+# through", "Note: See also ... eBook #150".
 _WHO = (
     r"(produced|prepared|provided|created|scanned|proof-?read|proofed|transcribed|digiti[sz]ed"
     r"|formatted|converted|typed|keyed|generated|entered)"
 )
 # "Edited by" on its own is a title page's; an e-text's editor is named as such
-_EBOOK = r"(e-?text|e-?book|etext\s+file|text\s+file|html\s+(file|version)|this\s+file)"
+_EBOOK = (
+    r"((illustrated\s+)?(e-?text|e-?book|etext\s+file|text\s+file|html\s+(file|version)"
+    r"|this\s+file|electronic\s+(text|version|edition)))"
+)
 NOTES = re.compile(
     r"^\s*\[?\s*(note\s*:\s*)?("
     rf"({_EBOOK}\s*)?{_WHO}(\s*(,|and|&)\s*{_WHO})*\s+(by|from)\b"
     rf"|({_EBOOK}\s*(edited|corrected|updated)|html\s+version)\s+by\b"
+    rf"|this\s+(book|text)\s+(was|has\s+been)\s+{_WHO}\s+(by|from)\b"
     rf"|this\s+(project\s+gutenberg\s+)?(e-?text|e-?book|file|edition)\s+"
     rf"(was\s+|is\s+|has\s+been\s+)?(first\s+)?{_WHO}"
     r"|project\s+gutenberg\s+(also\s+)?has\s+an?\s+html\s+version"
@@ -37,6 +43,7 @@ NOTES = re.compile(
     r"|the\s+original\s+(page\s+)?(images|scans)\s+(are|is)\s+available"
     r"|see\s+also\b.*\be-?(book|text)\s*#\s*\d"
     r"|the\s+internet\s+wiretap\b.*\bedition"
+    r"|(special\s+|many\s+)?thanks\s+(are\s+due\s+)?to\b"
     r"|updated\s+editions\s+will)",
     re.IGNORECASE,
 )
@@ -54,7 +61,7 @@ _SOURCE = re.compile(
 # What the ebook's makers added about the edition: "Ebook Editor's Note", an index of the
 # other Project Gutenberg volumes of a series and its table ("PG EBOOK#").
 EDITION = re.compile(
-    r"^\s*\[?\s*(e-?book|e-?text)\s+editor'?\u2019?s\s+note"
+    r"^\s*\[?\s*(e-?book|e-?text)\s+editor'?\u2019?s\s+(notes?|bookmarks)"
     r"|^\W*(linked\s+index\s+of\s+)?project\s+gutenberg\s+(e-?books?|e-?texts?|volumes)\b",
     re.IGNORECASE,
 )
