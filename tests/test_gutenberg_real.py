@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from chargen.text import document
 from chargen.text.clean import CleanOptions
 from chargen.text.document import clean_bytes
 
@@ -65,3 +66,34 @@ def test_removed_notes_are_listed_in_the_summary() -> None:
         "E-text prepared by Emmy and Ben Beasley, Audrey Longhurst, and the Project",
         "Note: Project Gutenberg also has an HTML version of this",
     )
+
+
+@pytest.mark.parametrize(
+    "name", ["7370-en-second-treatise-of-government", "1259-en-twenty-years-after"]
+)
+def test_a_big_file_is_cut_as_its_small_copy(name: str) -> None:
+    """Past 2 MiB the cut is planned on the head and tail alone: notes inside the front
+    matter go the same way (the filler goes where the file was cut in two)."""
+    data = gzip.decompress((DATA / f"{name}.txt.gz").read_bytes())
+    lines = data.split(b"\n")
+    filler = [b"A line of the book's middle, as long as many others are.\r"] * 40_000
+    big = b"\n".join(lines[:300] + filler + lines[300:])  # a head is 300 lines or more
+    assert len(big) > 2 * document.EDGE
+    small_clean = clean_bytes(data, CleanOptions(), source=name)
+    big_clean = clean_bytes(big, CleanOptions(), source=name)
+    assert big_clean.report.notes == small_clean.report.notes != ()
+    assert big_clean.text[:3000] == small_clean.text[:3000]
+    assert big_clean.text[-3000:] == small_clean.text[-3000:]
+    assert len(big_clean.text) - len(small_clean.text) == len(filler) * len(filler[0])
+
+
+def test_a_start_marker_far_into_a_file_keeps_the_same_book() -> None:
+    """A start marker past the first MiB is found by the streaming search; the notes inside
+    the front matter are cut from its window as from a small file's head."""
+    name = "7370-en-second-treatise-of-government"
+    data = gzip.decompress((DATA / f"{name}.txt.gz").read_bytes())
+    before = b"A line of something else that comes before the ebook.\r\n" * 40_000
+    small_clean = clean_bytes(data, CleanOptions(), source=name)
+    far_clean = clean_bytes(before + data, CleanOptions(), source=name)
+    assert far_clean.text == small_clean.text
+    assert far_clean.report.notes == small_clean.report.notes
