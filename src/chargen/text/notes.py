@@ -58,10 +58,11 @@ _SOURCE = re.compile(
     r"|combination\s+of\s+e-?texts|project\s+gutenberg",
     re.IGNORECASE,
 )
-# What the ebook's makers added about the edition: "Ebook Editor's Note", an index of the
-# other Project Gutenberg volumes of a series and its table ("PG EBOOK#").
+# What the ebook's makers added about the edition: "Ebook Editor's Note", "Preparer's Note"
+# (which translation the text follows), an index of the other Project Gutenberg volumes of a
+# series and its table ("PG EBOOK#").
 EDITION = re.compile(
-    r"^\s*\[?\s*(e-?book|e-?text)\s+editor'?\u2019?s\s+(notes?|bookmarks)"
+    r"^\s*\[?\s*((e-?book|e-?text)\s+editor|preparer)'?\u2019?s\s+(notes?|bookmarks)"
     r"|^\W*(linked\s+index\s+of\s+)?project\s+gutenberg\s+(e-?books?|e-?texts?|volumes)\b",
     re.IGNORECASE,
 )
@@ -87,7 +88,7 @@ FRONT_MATTER = 150
 # his own cost" is the book's)
 _EBOOK_WORDS = re.compile(
     r"e-?texts?\b|e-?books?\b|project\s+gutenberg|\bPG\b|pgdp|proofread|html|digiti[sz]ed"
-    r"|transcri|internet|online|@|\bimages\b|\bscans\b",
+    r"|transcri|preparer|internet|online|@|\bimages\b|\bscans\b",
     re.IGNORECASE,
 )
 _ABOUT_TEXT = re.compile(
