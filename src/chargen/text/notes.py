@@ -18,7 +18,8 @@ import re
 # by", "Entered by", "Electronic version prepared by", "Illustrated HTML file produced by",
 # "This book was produced from scanned images", "Special thanks to", "Note: Project Gutenberg
 # also has an HTML version of this file", "Images of the original pages are available
-# through", "Note: See also ... eBook #150".
+# through", "Note: See also ... eBook #150", "Note from the original file: This electronic book
+# is being released ...".
 _WHO = (
     r"(produced|prepared|provided|created|scanned|proof-?read|proofed|transcribed|digiti[sz]ed"
     r"|formatted|converted|typed|keyed|generated|entered)"
@@ -43,6 +44,7 @@ NOTES = re.compile(
     r"|the\s+original\s+(page\s+)?(images|scans)\s+(are|is)\s+available"
     r"|see\s+also\b.*\be-?(book|text)\s*#\s*\d"
     r"|the\s+internet\s+wiretap\b.*\bedition"
+    r"|note\s+from\s+the\s+(original\s+)?(e-?text|e-?book|file)\b"
     r"|(special\s+|many\s+)?thanks\s+(are\s+due\s+)?to\b"
     r"|updated\s+editions\s+will)",
     re.IGNORECASE,
@@ -88,7 +90,7 @@ FRONT_MATTER = 150
 # his own cost" is the book's)
 _EBOOK_WORDS = re.compile(
     r"e-?texts?\b|e-?books?\b|project\s+gutenberg|\bPG\b|pgdp|proofread|html|digiti[sz]ed"
-    r"|transcri|preparer|internet|online|@|\bimages\b|\bscans\b",
+    r"|transcri|preparer|electronic|internet|online|@|\bimages\b|\bscans\b",
     re.IGNORECASE,
 )
 _ABOUT_TEXT = re.compile(
