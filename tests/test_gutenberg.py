@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from chargen.text.clean import CleanOptions
+from chargen.text.cut import drop_spans
 from chargen.text.document import clean_bytes
-from chargen.text.gutenberg import NOTES, is_note, skip_notes
+from chargen.text.notes import NOTES, is_note, skip_notes
 
 START = "*** START OF THIS PROJECT GUTENBERG EBOOK A BOOK ***"
 END = "*** END OF THIS PROJECT GUTENBERG EBOOK A BOOK ***"
@@ -153,6 +154,34 @@ CASES: dict[str, tuple[list[str], str, list[str]]] = {
         ["", "This eBook was produced by Les Bowler.", "", "", "A BOOK"],
         "A BOOK",
         ["This eBook was produced by Les Bowler."],
+    ),
+    # written in the wording of those years' files
+    "scanned images": (
+        [
+            "",
+            "This book was produced from scanned images of public domain",
+            "material from the Google Print project.",
+            "",
+            "Electronic version prepared by A. Reader.",
+            "",
+            "A BOOK",
+        ],
+        "A BOOK",
+        [
+            "This book was produced from scanned images of public domain",
+            "Electronic version prepared by A. Reader.",
+        ],
+    ),
+    # 972's 1990s file (old/dvldc10.txt)
+    "wiretap edition": (
+        ["", "The Internet Wiretap 1st Online Edition of", "", "", "THE DEVIL'S DICTIONARY"],
+        "THE DEVIL'S DICTIONARY",
+        ["The Internet Wiretap 1st Online Edition of"],
+    ),
+    "book prepared for": (
+        ["", "This book was prepared for the use of schools.", "", "A BOOK"],
+        "This book was prepared for the use of schools.",
+        [],
     ),
     "html by": (
         [
@@ -411,3 +440,30 @@ def test_notes_after_the_book_starts_are_text() -> None:
     cleaned = clean_bytes("\n".join(lines).encode(), CleanOptions(), source="b")
     assert cleaned.text == "A BOOK\n\nProduced by the author at his own cost.\n"
     assert cleaned.report.notes == ()
+
+
+def test_a_note_inside_the_front_matter_is_cut_and_listed() -> None:
+    """A production note after the title (7370's "Digitized by") goes; the title stays."""
+    lines = [
+        START,
+        "",
+        "A BOOK",
+        "",
+        "by Someone",
+        "",
+        "Digitized by A. Reader for this etext.",
+        "",
+    ]
+    lines += ["CHAPTER I", "", "It began.", "", END]
+    cleaned = clean_bytes("\n".join(lines).encode(), CleanOptions(), source="b")
+    assert cleaned.text == "A BOOK\n\nby Someone\n\n\nCHAPTER I\n\nIt began.\n"
+    assert cleaned.report.notes == ("Digitized by A. Reader for this etext.",)
+    assert cleaned.report.removed_top == 3  # the marker, a blank line, the note
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 100])
+def test_drop_spans_across_blocks(size: int) -> None:
+    text = "0123456789abcdefghij"
+    spans = ((0, 2), (5, 9), (12, 13), (19, 20))
+    blocks = [text[i : i + size] for i in range(0, len(text), size)]
+    assert "".join(drop_spans(blocks, spans)) == "234" + "9ab" + "defghi"

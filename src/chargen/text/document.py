@@ -19,7 +19,15 @@ from typing import BinaryIO
 from chargen.errors import CorpusError
 from chargen.text import gutenberg
 from chargen.text.clean import CleanOptions, CleanReport, CleanText, Transform
-from chargen.text.cut import Edges, lines_of, plan_cut, several_books
+from chargen.text.cut import (
+    Edges,
+    drop_spans,
+    lines_of,
+    notices,
+    plan_cut,
+    several_books,
+    through_last_text_line,
+)
 from chargen.text.decode import (
     code_unit,
     detect_encoding,
@@ -151,25 +159,13 @@ class Document:
         self.removed_top, self.removed_bottom = cut.removed_top, cut.removed_bottom
         self.first_line, self.last_line = cut.first_line, cut.last_line
         self.start_marker, self.end_marker = cut.start_marker, cut.end_marker
-        self.notes = cut.notes
-        notices = []
-        if self.replaced:
-            notices.append(
-                f"{self.source}: {self.replaced} invalid UTF-8 byte sequence(s) replaced by U+FFFD"
-            )
-        if self.literal:
-            notices.append(
-                f"{self.source}: holds {self.literal} U+FFFD replacement character(s), "
-                "damage done before the file was saved; kept as they are"
-            )
-        if self.options.strip:
-            if self.start_marker is None and self.end_marker is None:
-                notices.append(f"{self.source}: no Project Gutenberg markers; kept whole")
-            elif self.start_marker is None:
-                notices.append(f"{self.source}: end marker but no start marker; kept the top")
-            elif self.end_marker is None:
-                notices.append(f"{self.source}: start marker but no end marker; kept the bottom")
-        self.notices = tuple(notices)
+        self.notes, self.holes = cut.notes, cut.holes
+        self.notices = notices(
+            self.source,
+            replaced=self.replaced,
+            literal=self.literal,
+            cut=cut if self.options.strip else None,
+        )
 
     def _text_blocks(self) -> Iterator[str]:
         """The whole decoded, newline-normalised text in blocks, as the cuts count it."""
@@ -189,14 +185,14 @@ class Document:
         marker search read it): a footer of hundreds of megabytes after a far end marker is
         then never read, let alone held.
         """
-        skip, hold, pending = self.head_chars, self.tail_chars, ""
-        left = None if self.total_chars is None else max(0, self.total_chars - skip - hold)
+        head, hold, pending = self.head_chars, self.tail_chars, ""
+        # the header and the notes inside the front matter, as spans of the whole text
+        dropped = ((0, head), *((head + lo, head + hi) for lo, hi in self.holes))
+        gone = sum(hi - lo for lo, hi in dropped)
+        left = None if self.total_chars is None else max(0, self.total_chars - gone - hold)
         if left is not None:
             hold = 0
-        for block in self._text_blocks():
-            if skip:
-                cut = min(skip, len(block))
-                block, skip = block[cut:], skip - cut
+        for block in drop_spans(self._text_blocks(), dropped):
             if left is not None:
                 block, left = block[:left], left - min(left, len(block))
             pending += block
@@ -241,7 +237,7 @@ class Document:
                         continue
                     text = " " + text if chars else text
                 else:
-                    body = _through_last_text_line(text)
+                    body = through_last_text_line(text)
                     if not body:
                         if chars:
                             held.write(text)
@@ -290,15 +286,6 @@ class Document:
             notices=self.notices,
             notes=self.notes,
         )
-
-
-def _through_last_text_line(text: str) -> str:
-    """`text` up to the end of its last line with a non-blank character ("" if none)."""
-    stripped = text.rstrip()
-    if not stripped:
-        return ""
-    end = text.find("\n", len(stripped))
-    return text if end < 0 else text[:end]
 
 
 def clean_bytes(data: bytes, options: CleanOptions, *, source: str) -> CleanText:

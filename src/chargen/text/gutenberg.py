@@ -23,56 +23,6 @@ END = re.compile(
     r"|^\W*\**\s*ENDE\s+DIESES\s+PRO(JECT|JEKT)\s+GUTENBERG",  # older German ebooks
     re.IGNORECASE,
 )
-# Production credits between the start marker and the book, by the first line of their
-# paragraph: who made, scanned, proofread or transcribed the ebook, from which edition, and
-# where its HTML version or the page images are. Every era's wording: "Produced by", "E-text
-# prepared by", "This etext was prepared by", "This eBook was produced by", "Text file produced
-# by", "Transcribed from the 1898 edition by", "Note: Project Gutenberg also has an HTML
-# version of this file", "Images of the original pages are available through".
-_WHO = (
-    r"(produced|prepared|provided|created|scanned|proof-?read|proofed|transcribed|digiti[sz]ed"
-    r"|formatted|converted|typed|keyed|generated)"
-)
-# "Edited by" on its own is a title page's; an e-text's editor is named as such
-_EBOOK = r"(e-?text|e-?book|etext\s+file|text\s+file|html\s+(file|version)|this\s+file)"
-NOTES = re.compile(
-    r"^\s*\[?\s*(note\s*:\s*)?("
-    rf"({_EBOOK}\s*)?{_WHO}(\s*(,|and|&)\s*{_WHO})*\s+(by|from)\b"
-    rf"|({_EBOOK}\s*(edited|corrected|updated)|html\s+version)\s+by\b"
-    rf"|this\s+(project\s+gutenberg\s+)?(e-?text|e-?book|file|edition)\s+"
-    rf"(was\s+|is\s+|has\s+been\s+)?(first\s+)?{_WHO}"
-    r"|project\s+gutenberg\s+(also\s+)?has\s+an?\s+html\s+version"
-    r"|(an?\s+)?html\s+version\s+(of\s+this\s+(e-?book|e-?text|file)\s+)?(is\s+)?(also\s+)?"
-    r"available"
-    r"|images\s+of\s+the\s+original\s+(pages|book)\s+(are|is)\s+available"
-    r"|(page\s+)?images\s+(generously\s+)?(made\s+)?available\s+(by|from|through|at)"
-    r"|the\s+original\s+(page\s+)?(images|scans)\s+(are|is)\s+available"
-    r"|updated\s+editions\s+will)",
-    re.IGNORECASE,
-)
-# A transcriber's note that tells where the text came from is a production note; one that
-# speaks of the book's own text (its corrections, kept spellings) stays with the book.
-TRANSCRIBER = re.compile(r"^\s*\[?\s*transcriber'?\u2019?s'?\s+notes?\b", re.IGNORECASE)
-_SOURCE = re.compile(
-    r"\b(prepared|produced|transcribed|scanned|taken|made)\s+from\b|page\s+images"
-    r"|html\s+version|\bimages\s+of\s+the\s+original|archive\.org|\bpgdp\b",
-    re.IGNORECASE,
-)
-# Notes on the file itself: which encoding it needs, what its readers must set.
-FILE_NOTE = re.compile(
-    r"^\s*\[?\s*this\s+(e-?)?(text|book|file)\s+(uses|includes|is\s+intended|requires"
-    r"|contains\s+characters|was\s+(saved|encoded))",
-    re.IGNORECASE,
-)
-_CREDIT = re.compile(r"distributed\s+proof|proofreading\s+team|\bpgdp\.net", re.IGNORECASE)
-_LONGEST_NOTE = 120  # lines a bracketed note may span before it is taken for the book's text
-_ABOUT_TEXT = re.compile(
-    r"correct|spelling|typo|error|preserved|retained|inconsisten|hyphen|italic|punctuation"
-    r"|footnote|illustration|original\s+(text|book)\s+(has|uses)|changed|amended|variant",
-    re.IGNORECASE,
-)
-
-
 # Lines that never belong to a book's text: a `*** START OF` line (a 2000s small print may
 # follow an end marker, so that one does not count) or an end marker.
 # Searched in whole blocks of text, so no part of it may match across a line break.
@@ -115,72 +65,6 @@ def find_start(lines: list[str]) -> tuple[int, str | None]:
 
 def _is_end(lines: list[str], lo: int, hi: int) -> bool:
     return any(END.match(line) for line in lines[lo:hi])
-
-
-def skip_notes(lines: list[str], i: int) -> tuple[int, list[str]]:
-    """Skip blank lines and paragraphs of production notes ("Produced by ...") from line `i`;
-    returns where the book starts and the first line of each note skipped, so the summary
-    can show the cut."""
-    removed = []
-    while True:
-        while i < len(lines) and not lines[i].strip():
-            i += 1
-        if i >= len(lines):
-            return i, removed
-        end = _note_end(lines, i)
-        paragraph = [line for line in lines[i:end] if line.strip()]
-        if not is_note(paragraph):
-            return i, removed
-        shown = paragraph[0].strip()
-        if len(paragraph) > 1 and len(shown) < 30 and shown.endswith(":"):
-            shown = f"{shown} {paragraph[1].strip()}"  # a heading: show what it heads
-        removed.append(shown)
-        i = end
-
-
-def _note_end(lines: list[str], i: int) -> int:
-    """The end of the note starting at line `i`: its paragraph, a bracketed note's paragraphs
-    up to the closing bracket, or a "Transcriber's Note:" heading and the paragraph after it."""
-    end = _paragraph_end(lines, i)
-    first = lines[i].strip()
-    if first.startswith("["):
-        depth = sum(line.count("[") - line.count("]") for line in lines[i:end])
-        stop = end
-        while depth > 0 and stop < len(lines) and stop - i < _LONGEST_NOTE:
-            while stop < len(lines) and not lines[stop].strip():
-                stop += 1
-            after = _paragraph_end(lines, stop)
-            depth += sum(line.count("[") - line.count("]") for line in lines[stop:after])
-            stop = after
-        return stop if depth <= 0 else end
-    if end == i + 1 and TRANSCRIBER.match(first) and len(first) < 30:
-        nxt = end
-        while nxt < len(lines) and not lines[nxt].strip():
-            nxt += 1
-        return _paragraph_end(lines, nxt)
-    return end
-
-
-def _paragraph_end(lines: list[str], i: int) -> int:
-    while i < len(lines) and lines[i].strip():
-        i += 1
-    return i
-
-
-def is_note(paragraph: list[str]) -> bool:
-    """Whether a paragraph is a production, credit, edition, file or transcription-source
-    note rather than the book: transcriber's and file notes that speak of the book's own text
-    (its corrections, kept spellings) belong to the book."""
-    text = " ".join(paragraph)
-    if TRANSCRIBER.match(paragraph[0]):
-        return _SOURCE.search(text) is not None and _ABOUT_TEXT.search(text) is None
-    if FILE_NOTE.match(paragraph[0]):
-        return _ABOUT_TEXT.search(text) is None
-    if NOTES.match(paragraph[0]):
-        return True
-    # a credit without "Produced by": "Jonathan Ingram, Graham Smith and the PG Online
-    # Distributed Proofreading Team."
-    return _CREDIT.search(text) is not None and _ABOUT_TEXT.search(text) is None
 
 
 def find_end(lines: list[str], begin: int) -> tuple[int, str | None]:
