@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from chargen.model import fast_layers
+from chargen.model import fast_layers, lstm_loops
 from chargen.model.build import build_model
 from chargen.model.fast_layers import fused_lstm
 
@@ -74,8 +74,8 @@ def test_first_layer_from_ids_matches_the_plain_model(
     the embeddings' included, match the plain Keras model's. The second layer's input is no
     embedding lookup and takes the ordinary path."""
     calls = []
-    table_lstm = fast_layers._lstm_table
-    monkeypatch.setattr(fast_layers, "_lstm_table", lambda *a: calls.append(1) or table_lstm(*a))
+    table_lstm = lstm_loops.lstm_table
+    monkeypatch.setattr(lstm_loops, "lstm_table", lambda *a: calls.append(1) or table_lstm(*a))
     keras.utils.set_random_seed(0)
     args = {"vocab_size": 11, "embedding_dim": 5, "units": 6, "layers": 2}
     fused, plain = build_model(**args, fused=True), build_model(**args, fused=False)
@@ -138,7 +138,7 @@ def test_xla_functions_are_recognised() -> None:
     seen = []
 
     def probe() -> tf.Tensor:
-        seen.append(fast_layers._in_xla_function())
+        seen.append(lstm_loops.in_xla_function())
         return tf.constant(0)
 
     probe()

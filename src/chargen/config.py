@@ -52,6 +52,27 @@ class ConfigRecord:
                 raise ConfigError(f"unknown config key {key!r} in {source}")
         return cls(**dict(data))
 
+    def _check_fields(self) -> None:
+        """Each field's type against its hint; ints where a float belongs become floats
+        (Keras' optimizers refuse an int learning rate, and TOML reads `learning_rate = 1`)."""
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value = getattr(self, f.name)
+            _check_type(f.name, value, hints[f.name])
+            if _is_float(hints[f.name]) and type(value) is int:
+                value = float(value)
+                object.__setattr__(self, f.name, value)
+            # nan passes every `<` check; inf trains to nan with exit 0
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value}")
+
+    def _require_at_least_one(self, *names: str) -> None:
+        """Counts that must be at least 1 where given (None: not set)."""
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, int) and value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+
 
 def read_toml(name_or_path: str) -> tuple[dict[str, Any], str]:
     """A preset's or TOML file's data and where it came from (for error messages)."""
@@ -112,31 +133,20 @@ class Config(ConfigRecord):
     def __post_init__(self) -> None:
         if isinstance(self.layer_units, list):  # TOML and JSON give lists; keep Config hashable
             object.__setattr__(self, "layer_units", tuple(self.layer_units))
-        hints = _hints()
-        for f in fields(self):
-            value = getattr(self, f.name)
-            _check_type(f.name, value, hints[f.name])
-            if _is_float(hints[f.name]) and type(value) is int:  # TOML `learning_rate = 1`
-                value = float(value)  # Keras' optimizers refuse an int learning rate
-                object.__setattr__(self, f.name, value)
-            # nan passes every `<` check below; inf trains to nan with exit 0
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{f.name} must be a finite number, got {value}")
-        positive = (
-            "layers",
-            "units",
-            "embedding_dim",
-            "seq_len",
-            "batch_size",
-            "epochs",
+        self._check_fields()
+        self._check_shape()
+        self._check_budget()
+        self._check_schedule()
+        self._check_rates()
+
+    def _check_shape(self) -> None:
+        """The model's and the batches' sizes."""
+        self._require_at_least_one(
+            "layers", "units", "embedding_dim", "seq_len", "batch_size", "epochs"
         )
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if isinstance(self.cpu_shards, str) and self.cpu_shards != "auto":
             raise ConfigError(f"cpu_shards must be a number or 'auto', got {self.cpu_shards!r}")
-        if isinstance(self.cpu_shards, int) and self.cpu_shards < 1:
-            raise ConfigError(f"cpu_shards must be at least 1, got {self.cpu_shards}")
+        self._require_at_least_one("cpu_shards")
         if self.cell not in CELLS:
             raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.layer_units is not None:
@@ -146,19 +156,18 @@ class Config(ConfigRecord):
                 )
             if min(self.layer_units) < 1:
                 raise ConfigError(f"layer_units must all be at least 1, got {self.layer_units}")
-        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
-            raise ConfigError(f"steps_per_epoch must be at least 1, got {self.steps_per_epoch}")
-        for name in ("checkpoint_every", "eval_every", "early_stopping", "max_steps"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.lr_plateau_patience is not None and self.lr_plateau_patience < 1:
-            raise ConfigError(
-                f"lr_plateau_patience must be at least 1, got {self.lr_plateau_patience}"
-            )
+
+    def _check_budget(self) -> None:
+        """How long a run goes and how often it stops to save, evaluate or give up."""
+        self._require_at_least_one("steps_per_epoch", "checkpoint_every", "eval_every")
+        self._require_at_least_one("early_stopping", "max_steps", "lr_plateau_patience")
         if self.max_time is not None and self.max_time <= 0:
             raise ConfigError(f"max_time must be positive seconds, got {self.max_time}")
         if self.warmup_steps < 0:
             raise ConfigError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+
+    def _check_schedule(self) -> None:
+        """The learning-rate schedule, and the budget a decaying one needs."""
         if not 0.0 < self.lr_decay <= 1.0:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -175,6 +184,9 @@ class Config(ConfigRecord):
             )
         if not 0.0 < self.lr_plateau_factor < 1.0:
             raise ConfigError(f"lr_plateau_factor must be in (0, 1), got {self.lr_plateau_factor}")
+
+    def _check_rates(self) -> None:
+        """Fractions, rates and the seed, each within its range."""
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0.0 < self.val_fraction < 1.0:
@@ -201,10 +213,6 @@ class Config(ConfigRecord):
     def layer_sizes(self) -> list[int]:
         """Units of each recurrent layer, bottom first: `layer_units`, else `units` x `layers`."""
         return list(self.layer_units) if self.layer_units else [self.units] * self.layers
-
-
-def _hints() -> dict[str, Any]:
-    return typing.get_type_hints(Config)
 
 
 def _kinds(hint: Any) -> tuple[Any, ...]:

@@ -3,11 +3,9 @@ the flags a user typed, in that order (as chargen.config does for language model
 
 from __future__ import annotations
 
-import math
-import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from chargen.config import ConfigRecord, _check_type, _is_float, read_toml
+from chargen.config import ConfigRecord, read_toml
 from chargen.errors import ConfigError
 
 
@@ -36,19 +34,10 @@ class AutoencoderConfig(ConfigRecord):
     max_time: float | None = None
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(AutoencoderConfig)
-        for f in fields(self):
-            value = getattr(self, f.name)
-            _check_type(f.name, value, hints[f.name])
-            if _is_float(hints[f.name]) and type(value) is int:
-                object.__setattr__(self, f.name, float(value))
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{f.name} must be a finite number, got {value}")
-        for name in ("units", "embedding_dim", "max_word_len", "batch_size", "epochs"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.thought_dim is not None and self.thought_dim < 1:
-            raise ConfigError(f"thought_dim must be at least 1, got {self.thought_dim}")
+        self._check_fields()
+        self._require_at_least_one(
+            "units", "embedding_dim", "max_word_len", "batch_size", "epochs", "thought_dim"
+        )
         if not 0.0 <= self.noise < 1.0:
             raise ConfigError(f"noise must be in [0, 1), got {self.noise}")
         if not 0.0 < self.val_fraction < 1.0:

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from chargen.autoencoder.reconstruct import Trained, encode, prepare_words
-from chargen.autoencoder.train import Arrays, forward_fn, measure
+from chargen.autoencoder.score import Arrays, forward_fn, measure
 from chargen.errors import UsageProblem
 
 

@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chargen.autoencoder.words import PAD
+from chargen.autoencoder.config import AutoencoderConfig
+from chargen.autoencoder.words import FIRST_CHAR, PAD
+from chargen.data.vocab import Vocab
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,16 @@ class Parts:
     embedding: Any
     cell: Any  # the decoder's LSTMCell
     logits: Any
+
+
+def build_for(config: AutoencoderConfig, vocab: Vocab) -> Parts:
+    """The model of a run: its config's sizes, a symbol per character after PAD/START/END."""
+    return build_autoencoder(
+        n_symbols=len(vocab) + FIRST_CHAR,
+        units=config.units,
+        embedding_dim=config.embedding_dim,
+        thought_dim=config.thought_dim,
+    )
 
 
 def build_autoencoder(

@@ -12,9 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from chargen.autoencoder.config import AutoencoderConfig
-from chargen.autoencoder.model import Parts
+from chargen.autoencoder.model import Parts, build_for
 from chargen.autoencoder.run import read_config, resolve_autoencoder_run
-from chargen.autoencoder.train import build_for
 from chargen.autoencoder.words import (
     END,
     PAD,

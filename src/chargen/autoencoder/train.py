@@ -13,15 +13,10 @@ import numpy as np
 import numpy.typing as npt
 
 from chargen.autoencoder.config import AutoencoderConfig
-from chargen.autoencoder.model import Counts, Parts, build_autoencoder, count_correct, masked_loss
+from chargen.autoencoder.model import Parts, build_for, masked_loss
 from chargen.autoencoder.run import read_config, read_train_counts, read_words
-from chargen.autoencoder.words import (
-    FIRST_CHAR,
-    PAD,
-    decoder_arrays,
-    delete_chars,
-    encode_words,
-)
+from chargen.autoencoder.score import Arrays, forward_fn, measure
+from chargen.autoencoder.words import PAD
 from chargen.data.vocab import Vocab
 from chargen.files import atomic_path, remove_stale_temporaries
 from chargen.runs.lock import run_lock
@@ -31,7 +26,6 @@ from chargen.train.checkpoint import load_checkpoint, save_checkpoint
 from chargen.train.controls import StopSignal
 
 log = logging.getLogger(__name__)
-EVAL_BATCH = 1024
 
 
 @dataclass(frozen=True)
@@ -59,69 +53,6 @@ class TrainSummary:
     stopped: str | None  # "interrupted", "max_time", or None when every epoch ran
     seconds: float
     trained: int = 0  # epochs this call trained: 0 for a resume of a finished run
-
-
-@dataclass(frozen=True)
-class Arrays:
-    """A word list as the model reads it: encoder symbols (reversed) and decoder in/out."""
-
-    enc: npt.NDArray[np.int32]
-    dec: npt.NDArray[np.int32]
-    target: npt.NDArray[np.int32]
-
-    @classmethod
-    def of(cls, words: list[str], vocab: Vocab) -> Arrays:
-        dec, target = decoder_arrays(encode_words(words, vocab))
-        return cls(encode_words(words, vocab, reverse=True), dec, target)
-
-    def batch(self, idx: npt.NDArray[np.int64], noise: float, rng: np.random.Generator) -> tuple:
-        enc = self.enc[idx]
-        enc = delete_chars(enc, noise, rng) if noise else _trim(enc)
-        width = int((self.target[idx] != PAD).sum(axis=1).max(initial=1))
-        return enc, self.dec[idx, :width], self.target[idx, :width]
-
-
-def _trim(ids: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
-    """Drop the all-padding columns a batch of short words has: less work, same result."""
-    width = int((ids != PAD).sum(axis=1).max(initial=1))
-    return np.ascontiguousarray(ids[:, :width])
-
-
-def build_for(config: AutoencoderConfig, vocab: Vocab) -> Parts:
-    return build_autoencoder(
-        n_symbols=len(vocab) + FIRST_CHAR,
-        units=config.units,
-        embedding_dim=config.embedding_dim,
-        thought_dim=config.thought_dim,
-    )
-
-
-def forward_fn(parts: Parts) -> Callable[..., Any]:
-    import tensorflow as tf
-
-    spec = [tf.TensorSpec([None, None], tf.int32)] * 2
-    return tf.function(lambda e, d: parts.model([e, d], training=False), input_signature=spec)
-
-
-def measure(
-    forward: Callable[..., Any],
-    data: Arrays,
-    *,
-    noise: float = 0.0,
-    rng: np.random.Generator | None = None,
-) -> tuple[float, Counts]:
-    """Masked loss and correct counts over a word list, in large batches."""
-    rng = rng if rng is not None else np.random.default_rng(0)
-    total, weight, counts = 0.0, 0, Counts()
-    for start in range(0, len(data.enc), EVAL_BATCH):
-        idx = np.arange(start, min(start + EVAL_BATCH, len(data.enc)))
-        enc, dec, target = data.batch(idx, noise, rng)
-        logits = np.asarray(forward(enc, dec))
-        real = int((target != PAD).sum())
-        total += float(masked_loss(target, logits)) * real
-        weight += real
-        counts += count_correct(target, logits)
-    return (total / weight if weight else 0.0), counts
 
 
 def train_autoencoder(

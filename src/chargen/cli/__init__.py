@@ -6,6 +6,7 @@ package imports click; TensorFlow is imported inside commands so `chargen --help
 
 from chargen.cli import (  # noqa: F401
     autoencoder_cmds,
+    autoencoder_trained,
     corpus_cmds,
     inspect_cmds,
     sample_cmd,

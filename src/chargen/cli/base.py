@@ -88,6 +88,27 @@ corpus_options = [
 ]
 
 
+# Corpus flags that are CleanOptions fields rather than config keys (lowercase is a config key).
+CLEAN_FIELDS = {
+    "ascii_": "ascii",
+    "min_char_count": "min_char_count",
+    "keep_chars": "keep_chars",
+    "words_only": "words_only",
+    "drop_stopwords": "drop_stopwords",
+    "no_strip": "strip",
+    "encoding": "encoding",
+}
+
+
+def clean_fields(typed: dict[str, Any]) -> dict[str, Any]:
+    """Take the typed corpus flags out of `typed`, as CleanOptions fields (`--no-strip` is
+    strip=False): what is left are config keys."""
+    clean = {CLEAN_FIELDS[k]: typed.pop(k) for k in list(typed) if k in CLEAN_FIELDS}
+    if "strip" in clean:
+        clean["strip"] = not clean["strip"]
+    return clean
+
+
 def clean_options(lowercase: bool | None, no_strip: bool, encoding: str | None, **kw: Any) -> Any:
     """CleanOptions from the corpus flags shared by prepare, clean and train."""
     from chargen.text.clean import CleanOptions

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from chargen.cli.base import (
+    CLEAN_FIELDS,
     clean_options,
     corpus_mirror,
     corpus_options,
@@ -82,6 +83,7 @@ def baseline(
     from chargen.data.prepared import open_prepared
     from chargen.tools.baseline import run_baseline
     from chargen.tools.info import run_info
+    from chargen.train.plan import flag_names
 
     # CHARGEN_RUN in the environment is a default, not a conflict with --corpus or --data
     run_typed = click.get_current_context().get_parameter_source("run_path") == (
@@ -94,9 +96,9 @@ def baseline(
             raise UsageProblem("give at most one of --corpus and --run")
         prepared = _prepare_quietly(corpora, val_fraction, data_dir, cleaning)
     else:
-        unused = list(typed_options({"val_fraction": val_fraction, **cleaning}))
+        unused = typed_options({"val_fraction": val_fraction, **cleaning})
         if unused:
-            flags = ", ".join("--" + k.rstrip("_").replace("_", "-") for k in unused)
+            flags = flag_names({CLEAN_FIELDS.get(k, k): v for k, v in unused.items()})
             raise UsageProblem(f"{flags}: these options apply to --corpus only")
         if data is None:
             prepared_path = run_info(run_path, runs_dir)["corpus"]["prepared"]

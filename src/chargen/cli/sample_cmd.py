@@ -99,7 +99,7 @@ def sample(
     """
     from chargen.generation.session import SampleJob, read_seed
 
-    temperatures = _check_flags(
+    strategies = _check_flags(
         length, num_samples, temperature, argmax, top_k, top_p, seed_text, seed_file,
         output, interactive, seed_from_corpus,
     )  # fmt: skip
@@ -108,9 +108,7 @@ def sample(
     if backend == "tensorflow":
         import_tensorflow()
     from chargen.generation.load import corpus_seed, load_sampler, seed_options
-    from chargen.generation.strategy import Strategy
 
-    strategies = [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
     if rng_seed is None:
         rng_seed = secrets.randbelow(2**31)
     run, sampler, seed = load_sampler(run_path, runs_dir, raw_seed, backend=backend)
@@ -123,18 +121,23 @@ def sample(
         num_samples=num_samples, rng_seed=rng_seed, stop_at=stop_at,
         include_seed=include_seed, as_json=as_json,
     )  # fmt: skip
-    if not interactive:
-        if output is None:
-            job.write(seed, sys.stdout)
-            return
-        from chargen.files import write_text_atomic
+    if interactive:
+        _interact(job, seed_options(sampler.vocab))
+    else:
+        _write(job, seed, output)
 
-        buf = io.StringIO()
-        job.write(seed, buf)
-        write_text_atomic(output, buf.getvalue())
-        click.echo(f"wrote {output}", err=True)
+
+def _write(job: Any, seed: str, output: Path | None) -> None:
+    """The samples to stdout as they come, or to `output` whole and atomically."""
+    if output is None:
+        job.write(seed, sys.stdout)
         return
-    _interact(job, seed_options(sampler.vocab))
+    from chargen.files import write_text_atomic
+
+    buf = io.StringIO()
+    job.write(seed, buf)
+    write_text_atomic(output, buf.getvalue())
+    click.echo(f"wrote {output}", err=True)
 
 
 def _check_flags(
@@ -149,10 +152,12 @@ def _check_flags(
     output: Path | None,
     interactive: bool,
     seed_from_corpus: bool,
-) -> list[float]:
-    """Refuse flags that contradict each other before any run is read; the temperatures."""
+) -> list[Any]:
+    """Refuse flags that contradict each other before any run is read; a Strategy for each
+    temperature."""
     from chargen.errors import ConfigError
     from chargen.generation.session import parse_temperatures
+    from chargen.generation.strategy import Strategy
 
     if length < 1:
         raise ConfigError(f"--length must be at least 1, got {length}")
@@ -174,7 +179,8 @@ def _check_flags(
     if ctx.get_parameter_source("seed_length") is ParameterSource.COMMANDLINE:
         if not seed_from_corpus:
             raise UsageProblem("--seed-length applies to --seed-from-corpus")
-    return [0.0] if argmax else parse_temperatures(temperature)
+    temperatures = [0.0] if argmax else parse_temperatures(temperature)
+    return [Strategy(temperature=t, top_k=top_k, top_p=top_p) for t in temperatures]
 
 
 def _interact(job: Any, options: Any) -> None:

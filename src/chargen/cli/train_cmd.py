@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from chargen.cli.base import (
+    clean_fields,
     corpus_mirror,
     corpus_options,
     data_dir_option,
@@ -154,12 +155,9 @@ def train(
     from chargen.train.controls import parse_duration
     from chargen.train.plan import Finished, TrainRequest, plan_training
     from chargen.train.run import TrainResult
-    from chargen.train.run import train as run_training
 
     typed = typed_options(options)
-    clean = {CLEAN_FIELDS[k]: typed.pop(k) for k in list(typed) if k in CLEAN_FIELDS}
-    if "strip" in clean:
-        clean["strip"] = not clean["strip"]  # the flag is --no-strip
+    clean = clean_fields(typed)
     if max_time_text is not None:
         typed["max_time"] = parse_duration(max_time_text)
     report = TrainReport(quiet=quiet, as_json=as_json, tty=sys.stdout.isatty())
@@ -182,6 +180,21 @@ def train(
     if isinstance(plan, Finished):
         report.nothing_to_do(plan, TrainResult(plan.run, plan.history))
         return
+    _run(plan, report, tensorboard=tensorboard, sample_every=sample_every, distribute=distribute)
+
+
+def _run(
+    plan: Any,
+    report: TrainReport,
+    *,
+    tensorboard: bool,
+    sample_every: int | None,
+    distribute: str | None,
+) -> None:
+    """Train what `plan` holds, reporting as it goes; an interrupt outside the loop's own
+    handler still ends with the resume command and exit 130."""
+    from chargen.train.run import train as run_training
+
     report.start(plan.run.path, resume=plan.resume)
     try:
         result = run_training(
@@ -203,15 +216,3 @@ def train(
         again = f"chargen train --resume {plan.run.path}"
         click.echo(f"Error: interrupted; the run is resumable: {again}", err=True)
         sys.exit(130)
-
-
-# Corpus flags that are CleanOptions fields rather than config keys (lowercase is a config key).
-CLEAN_FIELDS = {
-    "ascii_": "ascii",
-    "min_char_count": "min_char_count",
-    "keep_chars": "keep_chars",
-    "words_only": "words_only",
-    "drop_stopwords": "drop_stopwords",
-    "no_strip": "strip",
-    "encoding": "encoding",
-}

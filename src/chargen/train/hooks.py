@@ -6,10 +6,13 @@ Kept out of train.py so the training loop reads top to bottom; each hook is off 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from chargen.data.prepared import Prepared, read_ids
 from chargen.errors import UsageProblem
 from chargen.train.report import Tracker
 
@@ -18,6 +21,23 @@ log = logging.getLogger("chargen.train")
 SAMPLE_TEMPERATURES = (0.2, 0.5, 1.0)
 SAMPLE_LENGTH = 200
 TENSORBOARD_DIR = "tensorboard"
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Optional observers: per-batch progress, TensorBoard scalars, periodic samples."""
+
+    on_batch: Callable[[Any], None] | None = None
+    board: Any = None  # TensorBoardWriter
+    sample_every: int = 0
+
+    def observe(self, row: dict[str, Any], model: Any, prepared: Prepared) -> None:
+        """Epoch-end extras that never affect training: TensorBoard and sample text."""
+        if self.board is not None:
+            self.board.write(SimpleNamespace(**row), model)
+        if self.sample_every and row["epoch"] % self.sample_every == 0:
+            seed_text = prepared.vocab.decode(read_ids(prepared.path, "val")[:20])
+            log_samples(model, prepared.vocab, seed_text, row["epoch"])
 
 
 def batch_callback(tracker: Tracker, epoch: int, skip: int = 0) -> Any:

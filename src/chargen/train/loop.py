@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from chargen.config import Config
-from chargen.data.prepared import Prepared, count_windows, read_ids
+from chargen.data.prepared import Prepared, count_windows
 from chargen.data.streams import stream_layout
 from chargen.data.windows import make_dataset, steps_per_epoch
 from chargen.errors import TrainingError
@@ -27,20 +25,11 @@ from chargen.runs.rundir import RunDir
 from chargen.runtime import shard
 from chargen.train.checkpoint import save_checkpoint, variables_nbytes
 from chargen.train.controls import Progress, StopSignal, current_lr, step_callback
-from chargen.train.hooks import batch_callback, log_samples
+from chargen.train.hooks import Hooks, batch_callback
 from chargen.train.report import Tracker
 from chargen.train.stateful import evaluate_stateful, run_stateful_epoch
 
 log = logging.getLogger("chargen.train")
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """Optional observers: per-batch progress, TensorBoard scalars, periodic samples."""
-
-    on_batch: Callable[[Any], None] | None = None
-    board: Any = None  # train_hooks.TensorBoardWriter
-    sample_every: int = 0
 
 
 class Loop:
@@ -100,17 +89,7 @@ class Loop:
 
     def _loop(self, seed: int, hooks: Hooks) -> str | None:
         c, p = self.config, self.progress
-        tracker = None
-        if hooks.on_batch is not None:
-            chars = self.batch * c.seq_len  # a split shorter than a batch gives one smaller
-            tracker = Tracker(
-                hooks.on_batch,
-                epochs=c.epochs,
-                steps=self.steps,
-                chars_per_step=chars,
-                steps_left=None if c.max_steps is None else c.max_steps - p.global_step,
-                time_left=None if c.max_time is None else self.time_left,
-            )
+        tracker = self._tracker(hooks)
         p.check_unfinished(self.run.path, c.epochs)
         log.info(
             "training %s parameters, %d steps per epoch of %d x %d characters",
@@ -127,57 +106,80 @@ class Loop:
             skip = p.step_in_epoch
             self.base_seconds = p.epoch_seconds
             if skip < self.steps:
-                callback = step_callback(
-                    config=c,
-                    progress=p,
-                    base_sum=p.loss_sum,
-                    base_count=p.loss_count,
-                    stop_after=self.stop_reason,
-                    on_event=self.event,
-                    budget_used=self.budget_used,
-                )
-                self.segment_start = time.perf_counter()
-                if c.stateful:
-                    run_stateful_epoch(
-                        self.model,
-                        self.prepared.path,
-                        seq_len=c.seq_len,
-                        batch_size=c.batch_size,
-                        epoch=p.epoch,
-                        steps=self.steps,
-                        tracker=tracker,
-                        skip=skip,
-                        callbacks=[callback],
-                    )
-                else:
-                    ds = make_dataset(
-                        self.prepared.path,
-                        "train",
-                        c.seq_len,
-                        c.batch_size,
-                        shuffle=True,
-                        seed=seed,
-                        epoch=p.epoch,
-                        skip=skip,
-                    ).take(self.steps - skip)
-                    callbacks = [callback]
-                    if tracker is not None:
-                        callbacks.append(batch_callback(tracker, p.epoch + 1, skip))
-                    self.model.fit(
-                        shard(ds), epochs=1, shuffle=False, verbose=0, callbacks=callbacks
-                    )
+                self.fit_segment(seed, skip, tracker)
             if p.step_in_epoch >= self.steps:
-                # Evaluate, then advance, then checkpoint: a resume never re-scores an epoch.
-                row = self.evaluate()
-                p.epoch, p.step_in_epoch, p.loss_sum, p.loss_count = p.epoch + 1, 0, 0.0, 0
-                p.epoch_seconds = self.base_seconds = 0.0
-                self.segment_start = time.perf_counter()
-                self.save(last=True)
-                self.on_row(row)
-                self.observe(row, hooks)
+                self.end_epoch(hooks)
             else:
                 self.end_inside_epoch()
         return reason or p.stopped
+
+    def _tracker(self, hooks: Hooks) -> Tracker | None:
+        """The progress tracker behind `hooks.on_batch`, when there is one."""
+        if hooks.on_batch is None:
+            return None
+        c, p = self.config, self.progress
+        return Tracker(
+            hooks.on_batch,
+            epochs=c.epochs,
+            steps=self.steps,
+            # a split shorter than a batch gives one smaller batch
+            chars_per_step=self.batch * c.seq_len,
+            steps_left=None if c.max_steps is None else c.max_steps - p.global_step,
+            time_left=None if c.max_time is None else self.time_left,
+        )
+
+    def fit_segment(self, seed: int, skip: int, tracker: Tracker | None) -> None:
+        """Train the rest of the current epoch, from its batch `skip`, until it ends or the
+        step callback stops it."""
+        c, p = self.config, self.progress
+        callback = step_callback(
+            config=c,
+            progress=p,
+            base_sum=p.loss_sum,
+            base_count=p.loss_count,
+            stop_after=self.stop_reason,
+            on_event=self.event,
+            budget_used=self.budget_used,
+        )
+        self.segment_start = time.perf_counter()
+        if c.stateful:
+            run_stateful_epoch(
+                self.model,
+                self.prepared.path,
+                seq_len=c.seq_len,
+                batch_size=c.batch_size,
+                epoch=p.epoch,
+                steps=self.steps,
+                tracker=tracker,
+                skip=skip,
+                callbacks=[callback],
+            )
+            return
+        ds = make_dataset(
+            self.prepared.path,
+            "train",
+            c.seq_len,
+            c.batch_size,
+            shuffle=True,
+            seed=seed,
+            epoch=p.epoch,
+            skip=skip,
+        ).take(self.steps - skip)
+        callbacks = [callback]
+        if tracker is not None:
+            callbacks.append(batch_callback(tracker, p.epoch + 1, skip))
+        self.model.fit(shard(ds), epochs=1, shuffle=False, verbose=0, callbacks=callbacks)
+
+    def end_epoch(self, hooks: Hooks) -> None:
+        """Evaluate, then advance, then checkpoint: a resume never re-scores an epoch."""
+        p = self.progress
+        row = self.evaluate()
+        p.epoch, p.step_in_epoch, p.loss_sum, p.loss_count = p.epoch + 1, 0, 0.0, 0
+        p.epoch_seconds = self.base_seconds = 0.0
+        self.segment_start = time.perf_counter()
+        self.save(last=True)
+        self.on_row(row)
+        hooks.observe(row, self.model, self.prepared)
 
     def end_inside_epoch(self) -> None:
         """Stopped inside an epoch (signal, budget, early stop): checkpoint. A budget also
@@ -197,14 +199,6 @@ class Loop:
         """Seconds of --max-time left (the progress line's ETA)."""
         assert self.config.max_time is not None
         return self.config.max_time - (time.monotonic() - self.started)
-
-    def observe(self, row: dict[str, Any], hooks: Hooks) -> None:
-        """Epoch-end extras that never affect training: TensorBoard and sample text."""
-        if hooks.board is not None:
-            hooks.board.write(SimpleNamespace(**row), self.model)
-        if hooks.sample_every and row["epoch"] % hooks.sample_every == 0:
-            seed_text = self.prepared.vocab.decode(read_ids(self.prepared.path, "val")[:20])
-            log_samples(self.model, self.prepared.vocab, seed_text, row["epoch"])
 
     def validation_loss(self) -> float:
         c = self.config

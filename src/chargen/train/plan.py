@@ -89,10 +89,10 @@ class Finished:
         return f"run {self.run.path} already finished {epochs}; nothing to do{how}"
 
 
-def flag_names(clean_flags: Mapping[str, Any]) -> str:
-    """`--ascii, --no-strip`: the typed cleaning flags, as the user spelled them."""
+def flag_names(fields: Mapping[str, Any]) -> str:
+    """`--ascii, --no-strip`: typed CleanOptions fields and config keys, spelled as flags."""
     names = {"strip": "no-strip"}
-    return ", ".join("--" + names.get(k, k.replace("_", "-")) for k in clean_flags)
+    return ", ".join("--" + names.get(k, k.replace("_", "-")) for k in fields)
 
 
 def plan_training(

@@ -25,8 +25,8 @@ from chargen.runs.rundir import (
 from chargen.runtime import jit_mode
 from chargen.train.checkpoint import load_checkpoint
 from chargen.train.controls import Progress, StopSignal
-from chargen.train.hooks import TensorBoardWriter
-from chargen.train.loop import Hooks, Loop
+from chargen.train.hooks import Hooks, TensorBoardWriter
+from chargen.train.loop import Loop
 from chargen.train.report import BatchProgress
 
 log = logging.getLogger(__name__)
@@ -104,13 +104,42 @@ def train(
     `distribute` (mirrored, multi-worker) splits each global batch of `config.batch_size`
     across replicas; `mixed_precision` (float16, bfloat16) sets the compute dtype.
     """
-    import keras
-
-    from chargen.runtime import make_strategy
-
     check_fits(prepared, config.seq_len)
     if resume:
         mixed_precision = resumed_precision(run, mixed_precision)
+    seed = _seed_process(config, prepared)
+    stop = StopSignal()
+    with run_lock(run.path), stop.installed():
+        remove_stale_temporaries(run.path)
+        _write_start(run, config, prepared, resume=resume, mixed_precision=mixed_precision)
+        handler = _attach_log(run)
+        try:
+            return _fit(
+                config,
+                prepared,
+                run,
+                stop,
+                seed=seed,
+                resume=resume,
+                on_epoch=on_epoch,
+                make_hooks=lambda: Hooks(
+                    on_batch=on_batch,
+                    board=TensorBoardWriter(run.path) if tensorboard else None,
+                    sample_every=sample_every,
+                ),
+                distribute=distribute,
+                mixed_precision=mixed_precision,
+            )
+        finally:
+            logging.getLogger("chargen").removeHandler(handler)
+            handler.close()
+
+
+def _seed_process(config: Config, prepared: Prepared) -> int:
+    """The run's seed, set for Keras (and op determinism when asked) before anything is built;
+    a stateful run's streams checked first, as they need no TensorFlow."""
+    import keras
+
     if config.stateful:
         from chargen.data.streams import check_streams
 
@@ -121,51 +150,61 @@ def train(
 
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
-    stop = StopSignal()
-    with run_lock(run.path), stop.installed():
-        remove_stale_temporaries(run.path)
+    return seed
+
+
+def _write_start(
+    run: RunDir, config: Config, prepared: Prepared, *, resume: bool, mixed_precision: str | None
+) -> None:
+    """config.json (and, for a new run, run.json) before the first step, under the lock."""
+    try:
+        if resume:
+            check_resumable(run, prepared)
+            write_run_config(run, config)
+        else:
+            write_run_header(run, config, prepared, mixed_precision=mixed_precision)
+    except OSError as exc:
+        raise RunError(f"cannot write to run directory {run.path}: {exc.strerror}") from exc
+
+
+def _fit(
+    config: Config,
+    prepared: Prepared,
+    run: RunDir,
+    stop: StopSignal,
+    *,
+    seed: int,
+    resume: bool,
+    on_epoch: Callable[[EpochStats], None] | None,
+    make_hooks: Callable[[], Hooks],
+    distribute: str | None,
+    mixed_precision: str | None,
+) -> TrainResult:
+    """Build (or restore) the model and run the loop to its end or its stop."""
+    from chargen.runtime import make_strategy
+
+    strategy = make_strategy(distribute)
+    model = _build(config, len(prepared.vocab), strategy, mixed_precision)
+    progress = _restore(config, prepared, run, model, strategy) if resume else Progress()
+    write_metrics(run, [EpochStats(**r) for r in progress.history])
+
+    def on_row(row: dict[str, Any]) -> None:
         try:
-            if resume:
-                check_resumable(run, prepared)
-                write_run_config(run, config)
-            else:
-                write_run_header(run, config, prepared, mixed_precision=mixed_precision)
-        except OSError as exc:
-            raise RunError(f"cannot write to run directory {run.path}: {exc.strerror}") from exc
-        handler = _attach_log(run)
-        try:
-            strategy = make_strategy(distribute)
-            model = _build(config, len(prepared.vocab), strategy, mixed_precision)
-            progress = _restore(config, prepared, run, model, strategy) if resume else Progress()
             write_metrics(run, [EpochStats(**r) for r in progress.history])
+        except OSError as exc:
+            raise TrainingError(
+                f"cannot write {run.metrics}: {exc.strerror or exc}; "
+                f"the checkpoint holds every row, --resume rewrites it"
+            ) from exc
+        if on_epoch is not None:
+            on_epoch(EpochStats(**row))
 
-            def on_row(row: dict[str, Any]) -> None:
-                try:
-                    write_metrics(run, [EpochStats(**r) for r in progress.history])
-                except OSError as exc:
-                    raise TrainingError(
-                        f"cannot write {run.metrics}: {exc.strerror or exc}; "
-                        f"the checkpoint holds every row, --resume rewrites it"
-                    ) from exc
-                if on_epoch is not None:
-                    on_epoch(EpochStats(**row))
-
-            loop = Loop(config, prepared, run, model, progress, stop, on_row)
-            reason = loop.loop(
-                seed,
-                hooks=Hooks(
-                    on_batch=on_batch,
-                    board=TensorBoardWriter(run.path) if tensorboard else None,
-                    sample_every=sample_every,
-                ),
-            )
-            history = [EpochStats(**r) for r in progress.history]
-            if reason is None and stop.signum is not None:
-                reason = "signal"  # it came during the last checkpoint: saved, and honoured
-            return TrainResult(run, history, stopped=reason, signum=stop.signum)
-        finally:
-            logging.getLogger("chargen").removeHandler(handler)
-            handler.close()
+    loop = Loop(config, prepared, run, model, progress, stop, on_row)
+    reason = loop.loop(seed, hooks=make_hooks())
+    history = [EpochStats(**r) for r in progress.history]
+    if reason is None and stop.signum is not None:
+        reason = "signal"  # it came during the last checkpoint: saved, and honoured
+    return TrainResult(run, history, stopped=reason, signum=stop.signum)
 
 
 def _build(config: Config, vocab_size: int, strategy: Any, mixed_precision: str | None) -> Any:
