@@ -13,12 +13,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "chargen"
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
 
-# Being brought under the limits in a separate change; remove each entry once it fits.
-ALLOWED_LONG_MODULES = {
-    "text/gutenberg.py",
-    "text/document.py",
-}
-
 MODULES = sorted(SRC.rglob("*.py"))
 
 
@@ -49,9 +43,6 @@ def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[tuple[s
 @pytest.mark.parametrize("path", MODULES, ids=_name)
 def test_module_is_at_most_300_lines(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
-    if _name(path) in ALLOWED_LONG_MODULES:
-        assert lines > MAX_MODULE_LINES, f"{_name(path)} fits now: drop it from the allowlist"
-        pytest.skip("allowed for now: being split in a separate change")
     assert lines <= MAX_MODULE_LINES, f"{_name(path)} has {lines} lines (at most 300)"
 
 
@@ -61,11 +52,6 @@ def test_functions_are_at_most_60_lines(path: Path) -> None:
     assert found == [], ", ".join(
         f"{_name(path)}: {f} has {n} lines (at most 60)" for f, n in found
     )
-
-
-def test_allowed_modules_exist() -> None:
-    """An entry left behind after its module was renamed would hide nothing and mislead."""
-    assert all((SRC / name).is_file() for name in ALLOWED_LONG_MODULES)
 
 
 def test_long_functions_are_found() -> None:

@@ -228,7 +228,7 @@ def test_seed_from_corpus_bad_input(
 
 def test_auto_backend_is_numpy_without_a_visible_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     from chargen.errors import ConfigError
-    from chargen.runtime import sample_backend
+    from chargen.generation.backend import sample_backend
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert sample_backend("auto") == "numpy"
@@ -261,7 +261,7 @@ def test_blas_threads_are_capped_while_a_stream_runs(trained_run) -> None:
 def test_sample_threads_from_the_environment(
     raw: str, threads: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chargen.runtime import sample_threads
+    from chargen.generation.backend import sample_threads
 
     monkeypatch.setenv("CHARGEN_SAMPLE_THREADS", raw)
     assert sample_threads() == threads

@@ -265,38 +265,3 @@ def jit_mode(wanted: bool) -> bool | str:
     """XLA when asked for on a CPU; on a GPU Keras decides, since cuDNN kernels cannot be
     compiled by XLA."""
     return "auto" if gpu_available() else wanted
-
-
-SAMPLE_BACKENDS = ("auto", "numpy", "tensorflow")
-# CHARGEN_SAMPLE_THREADS: BLAS threads of the numpy sampler (0: the BLAS library's default)
-SAMPLE_THREADS_DEFAULT = 1
-
-
-def sample_threads() -> int | None:
-    """BLAS threads for the numpy sampler, from CHARGEN_SAMPLE_THREADS (None: BLAS decides).
-
-    One by default: a sampling step is a few products too small to split, and a BLAS pool
-    that spin-waits for a busy core (parallel jobs, a CI runner) makes a step several times
-    slower, where one thread keeps its speed (docs/performance.md, The numpy sampler).
-    """
-    raw = os.environ.get("CHARGEN_SAMPLE_THREADS", "").strip()
-    if not raw:
-        return SAMPLE_THREADS_DEFAULT
-    if not raw.isdigit():
-        raise ConfigError(f"CHARGEN_SAMPLE_THREADS must be a whole number >= 0, got {raw!r}")
-    return int(raw) or None
-
-
-def sample_backend(choice: str) -> str:
-    """`numpy` or `tensorflow` for `chargen sample`: `auto` is TensorFlow where an NVIDIA GPU
-    is visible (its compiled loop runs there) and numpy on a CPU, where it matches
-    TensorFlow's speed without seconds of import and compilation. Decided without importing
-    TensorFlow, from the driver's device list and CUDA_VISIBLE_DEVICES."""
-    if choice not in SAMPLE_BACKENDS:
-        raise ConfigError(f"backend must be one of {', '.join(SAMPLE_BACKENDS)}, got {choice!r}")
-    if choice != "auto":
-        return choice
-    if os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1"):
-        return "numpy"
-    gpus = Path("/proc/driver/nvidia/gpus")
-    return "tensorflow" if gpus.is_dir() and any(gpus.iterdir()) else "numpy"

@@ -17,7 +17,8 @@ from chargen.cli.base import (
     runs_dir_option,
 )
 from chargen.errors import ChargenError, UsageProblem
-from chargen.runtime import SAMPLE_BACKENDS, import_tensorflow, sample_backend
+from chargen.generation.backend import SAMPLE_BACKENDS, sample_backend
+from chargen.runtime import import_tensorflow
 
 
 @main.command()

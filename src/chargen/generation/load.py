@@ -7,8 +7,8 @@ from typing import Any
 
 from chargen.data.vocab import Vocab
 from chargen.errors import ConfigError, RunError, VocabError
+from chargen.generation.backend import sample_threads
 from chargen.runs.rundir import RunDir, read_run_config, resolve_run
-from chargen.runtime import sample_threads
 from chargen.text.clean import CleanOptions, normalise_seed
 
 

@@ -37,7 +37,7 @@ NORM_EPSILON = 1e-3
 class NumpySampler(TextSampler):
     """Same interface as generation.sampler.Sampler: `vocab`, `stream`, `generate`.
 
-    `threads` caps the BLAS threads while a stream runs (runtime.sample_threads says why one
+    `threads` caps the BLAS threads while a stream runs (backend.sample_threads says why one
     is the default); None leaves the BLAS library's own setting.
     """
 
