@@ -27,15 +27,15 @@ PRECISIONS = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 
 # XLA options for a training process. XLA's newer CPU code for loop fusions is several times
 # slower on the LSTM backward pass's gate arithmetic (column slices of [B, 4U]); the older code
-# makes the default model's training step about 4% faster, but 64-sample generation 0.6x as
-# fast, so only `chargen train` sets it. XLA reads XLA_FLAGS once per process and aborts on a
-# flag it does not know: tests/test_accel.py compiles with these flags in a fresh process.
+# makes the default model's training step a little faster but batched generation much slower
+# (docs/performance.md), so only `chargen train` sets it. XLA reads XLA_FLAGS once per process
+# and aborts on a flag it does not know: tests/test_runtime.py compiles them in a fresh process.
 TRAINING_XLA_FLAGS = ("--xla_cpu_use_fusion_emitters=false",)
 
 # XLA options for its GPU code, set in every process (XLA's CPU code ignores them). Command
 # buffers (CUDA graphs) that also take in while loops and conditionals replay the sampler's
 # compiled generation loop as graphs instead of launching each step's kernels one by one: on
-# an H200, 1.16x the generated chars/s for 1 and 512 samples, 1.18x for 64 (README, GPU).
+# an H200, faster generation at every batch size measured (docs/gpu.md).
 GPU_XLA_FLAGS = (
     "--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,CONDITIONAL,WHILE",
     "--xla_gpu_graph_min_graph_size=1",
@@ -92,7 +92,7 @@ def tune_allocator() -> bool:
 
 
 # "auto" batch shards never give a shard fewer samples than this: on a 16-vCPU Xeon the
-# default preset (batch 64) trained at 62k chars/s with 8 shards and 52k with 16 (README).
+# default preset (batch 64) trained slower with 16 shards than with 8 (docs/performance.md).
 MIN_SHARD_BATCH = 8
 
 

@@ -18,8 +18,8 @@ from chargen.generation.base import TextSampler, encode_seed
 from chargen.generation.steps import lstm_step, lstm_weights, stacked_step, stacked_weights
 from chargen.generation.strategy import Strategy, pick_next
 
-# characters per compiled call: a fixed shape, so XLA compiles once. Each call costs about 1 ms
-# of dispatch, so 256 steps keep that under 10% of a one-sample chunk on a CPU.
+# characters per compiled call: a fixed shape, so XLA compiles once, and enough steps per call
+# that its dispatch cost is small beside a one-sample chunk on a CPU (docs/performance.md).
 CHUNK = 256
 # up to this many samples the matrices are split in column halves (steps.lstm_weights) and, for
 # a stack of plain LSTM layers, joined per layer (steps.stacked_weights): faster for one sample,

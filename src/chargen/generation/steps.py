@@ -40,8 +40,8 @@ def stacked_weights(cells: list[Any], embeddings: Any, dense: Any) -> list[dict[
     Each layer's new h meets two matrices in a step: its own recurrent kernel (for the next
     step) and the kernel above it (the next layer's input, or the logits). Joined column-wise
     and split in halves for both cores, they make one product per layer instead of two, half
-    the hand-offs to the second core: 1.12x chars/s for one sample (same process; 0.93x at 64
-    samples, where the products are not split).
+    the hand-offs to the second core; it pays for one sample, not at 64 samples, where the
+    products are not split (docs/performance.md, Sampling).
     """
     dtype = tf.float32
     layers = []

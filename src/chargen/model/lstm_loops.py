@@ -16,9 +16,9 @@ def in_xla_function() -> bool:
     """Whether the ops being built are compiled by XLA (`tf.function(jit_compile=True)`).
 
     The forward step's activations are written for XLA, where one kernel over all four gates
-    beats four; with TensorFlow's own kernels it is the other way round (0.91x the training
-    speed, measured). TensorFlow exposes the answer only in a private module, so any failure
-    to ask means "no", the formulation that is right everywhere.
+    beats four; with TensorFlow's own kernels it is the other way round (slower training,
+    measured: docs/performance.md). TensorFlow exposes the answer only in a private module,
+    so any failure to ask means "no", the formulation that is right everywhere.
     """
     try:
         from tensorflow.python.framework import ops
