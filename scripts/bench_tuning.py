@@ -6,6 +6,9 @@ minute is then the first figure at the characters the second buys in the budget.
     python scripts/bench_tuning.py --corpus ../shared/corpora/tinyshakespeare.txt \\
         --chars 2000000 --variant base= --variant b32=batch_size=32 \\
         --variant wide=units=384,dropout=0
+
+With `--rate-steps N` each variant is not trained but timed: chars/s over N steps after a
+warm-up, as `make bench` measures the preset.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
     return name, overrides
 
 
+def rate(prepared: object, config: object, args: argparse.Namespace) -> dict[str, float]:
+    """Training chars/s of `config` as `make bench` measures it (after a warm-up)."""
+    import bench  # scripts/bench.py, beside this file
+
+    return {"rate_chars_per_s": bench.default_rate(prepared, config, args.rate_steps)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True)
@@ -45,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chars", type=int, default=2_000_000, help="training characters each")
     parser.add_argument("--variant", action="append", default=[], help="name=key=value,...")
     parser.add_argument("--out", type=Path, help="JSON lines, one per finished variant")
+    parser.add_argument(
+        "--rate-steps",
+        type=int,
+        help="instead of training: each variant's chars/s over this many steps after warm-up",
+    )
     args = parser.parse_args(argv)
     import_tensorflow(training=True)
     from chargen.config import load_config
@@ -62,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         shape = dataclasses.replace(base, **{**overrides, "lr_schedule": "constant"})
         steps = max(1, args.chars // (shape.batch_size * shape.seq_len))
         config = dataclasses.replace(base, **overrides, max_steps=steps)
+        if args.rate_steps:
+            row = {"variant": name, "overrides": overrides, **rate(prepared, config, args)}
+            print(json.dumps(row), flush=True)
+            continue
         run = create_run_dir(work / "runs", work / name, name)
         start = time.perf_counter()
         result = train(config, prepared, run)
