@@ -125,19 +125,55 @@ def _chunk(n: int) -> tuple[int]:
 def _write_ids(
     vocab: Vocab, chunks: Iterable[str], sinks: dict[str, h5py.Dataset], n_train: int
 ) -> None:
+    train, val = _ChunkWriter(sinks["train"]), _ChunkWriter(sinks["val"])
     pos = 0
     for chunk in chunks:
-        ids = vocab.encode(chunk).astype(vocab.dtype)
+        ids = vocab.encode_compact(chunk)
         end = pos + len(ids)
         if pos < n_train:
             cut = min(end, n_train) - pos
-            sinks["train"][pos : pos + cut] = ids[:cut]
+            train.add(ids[:cut])
             ids, pos = ids[cut:], pos + cut
         if len(ids):
-            sinks["val"][pos - n_train : pos - n_train + len(ids)] = ids
+            val.add(ids)
             pos += len(ids)
+    train.close()
+    val.close()
     if pos != n_train + len(sinks["val"]):
         raise CorpusError("corpus changed while it was being prepared")
+
+
+class _ChunkWriter:
+    """Writes a split in whole HDF5 chunks, held in memory until complete.
+
+    Why: HDF5 checksums a chunk each time it leaves its cache, and a chunk larger than the
+    cache (uint16 ids) written in two parts is read back and checksummed twice.
+    """
+
+    def __init__(self, dataset: h5py.Dataset) -> None:
+        self.dataset = dataset
+        self.pos = 0
+        self.parts: list[npt.NDArray[Any]] = []
+        self.held = 0
+
+    def add(self, ids: npt.NDArray[Any]) -> None:
+        if self.pos + self.held + len(ids) > len(self.dataset):
+            raise CorpusError("corpus changed while it was being prepared")
+        self.parts.append(ids)
+        self.held += len(ids)
+        if self.held >= H5_CHUNK:
+            self._write(self.held // H5_CHUNK * H5_CHUNK)
+
+    def close(self) -> None:
+        if self.held:
+            self._write(self.held)
+
+    def _write(self, n: int) -> None:
+        ids = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+        self.dataset[self.pos : self.pos + n] = ids[:n]
+        self.pos += n
+        self.parts = [ids[n:]] if n < len(ids) else []
+        self.held = len(ids) - n
 
 
 def open_prepared(path: Path) -> Prepared:

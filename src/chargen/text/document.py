@@ -25,6 +25,7 @@ from chargen.text.decode import (
     detect_encoding,
     display_encoding,
     fixed_order,
+    text_blocks,
     validate,
 )
 
@@ -174,11 +175,9 @@ class Document:
     def _text_blocks(self) -> Iterator[str]:
         """The whole decoded, newline-normalised text in blocks, as the cuts count it."""
         errors = "replace" if self.replaced else "strict"
-        fh = io.TextIOWrapper(self.opener(), encoding=self.encoding, errors=errors, newline=None)
         try:
-            with fh:
-                while block := fh.read(BLOCK):
-                    yield block
+            with self.opener() as fh:
+                yield from text_blocks(fh, self.encoding, errors, BLOCK)
         except UnicodeDecodeError as exc:
             raise CorpusError(f"{self.source} changed while it was read: {exc}") from exc
 
