@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import h5py
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 from chargen.data.prepare import prepare_corpus
 from chargen.data.prepared import read_ids
-from chargen.data.vocab import UNKNOWN, Vocab
+from chargen.data.spool import read_units, spool_units
+from chargen.data.vocab import UNKNOWN, Vocab, units_text
 from chargen.errors import CorpusError, RunError
 from chargen.generation.load import seed_options
 from chargen.text.clean import CleanOptions
@@ -180,3 +182,11 @@ def test_prepared_ids_match_the_straightforward_reference(
     assert read_ids(p.path, "val").tolist() == ids[len(ids) - n_val :].tolist()
     with h5py.File(p.path) as h5:
         assert h5["train"].dtype == vocab.dtype
+
+
+@given(st.lists(st.text(max_size=30), max_size=8))
+def test_spooled_code_units_read_back_as_written(chunks: list[str]) -> None:
+    with tempfile.TemporaryFile() as spool:
+        written = [units_text(u) for u in spool_units(chunks, spool)]
+        assert written == [c for c in chunks if c]
+        assert [units_text(u) for u in read_units(spool)] == written

@@ -109,16 +109,18 @@ class Vocab:
         return ids
 
     def encode_compact(self, text: str) -> npt.NDArray[np.unsignedinteger]:
-        """Ids of `text` in `dtype`, as prepare stores them: the same as
-        `encode(text).astype(dtype)`, without the int32 ids and their checks.
+        """Ids of `text` in `dtype`, as prepare stores them: `encode(text).astype(dtype)`."""
+        return self.encode_units(code_units(text))
+
+    def encode_units(self, units: CodeUnits) -> npt.NDArray[np.unsignedinteger]:
+        """Ids of text given as `code_units`, in `dtype`, without int32 ids and their checks.
 
         Why: one table lookup per character (`bytes.translate` on Latin-1 text, a 65,536-entry
         `np.take` on the basic plane) is most of prepare's encoding speed (docs/performance.md).
         """
-        units = _narrow(text)
         lut, missing = self._compact_lut
         if lut is None or (not isinstance(units, bytes) and units.dtype != np.uint16):
-            return self.encode(text).astype(self.dtype)
+            return self.encode(units_text(units)).astype(self.dtype)
         if not isinstance(units, bytes):
             ids = np.take(lut, units)
         elif lut.dtype == np.uint8:
@@ -126,7 +128,7 @@ class Vocab:
         else:
             ids = np.take(lut[:256], np.frombuffer(units, np.uint8))
         if missing is not None and (ids == missing).any():
-            self.encode(text)  # raises, naming the characters
+            self.encode(units_text(units))  # raises, naming the characters
         return ids
 
     @cached_property
@@ -201,7 +203,10 @@ def _code_points(text: str) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint32]:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _narrow(text: str) -> bytes | npt.NDArray[np.uint16] | npt.NDArray[np.uint32]:
+CodeUnits = bytes | npt.NDArray[np.uint16] | npt.NDArray[np.uint32]
+
+
+def code_units(text: str) -> CodeUnits:
     """Code points in the narrowest form that holds them: Latin-1 bytes (every ASCII corpus),
     UTF-16 code units when all are in the basic plane, else UTF-32."""
     if text.isascii():
@@ -216,7 +221,14 @@ def _narrow(text: str) -> bytes | npt.NDArray[np.uint16] | npt.NDArray[np.uint32
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _bincount(units: bytes | npt.NDArray[np.unsignedinteger]) -> npt.NDArray[np.int64]:
+def units_text(units: CodeUnits) -> str:
+    if isinstance(units, bytes):
+        return units.decode("latin-1")
+    wide = "utf-16-le" if units.dtype == np.uint16 else "utf-32-le"
+    return units.tobytes().decode(wide, "surrogatepass")
+
+
+def _bincount(units: CodeUnits) -> npt.NDArray[np.int64]:
     """Counts by code point. Bytes are counted two at a time, as 16-bit pairs whose two halves
     are then summed: half the elements for bincount, which converts each to a 64-bit index."""
     if not isinstance(units, bytes):
@@ -231,11 +243,14 @@ def _bincount(units: bytes | npt.NDArray[np.unsignedinteger]) -> npt.NDArray[np.
 
 def count_chars(chunks: Iterable[str]) -> dict[str, int]:
     """Character counts over text pieces, via bincount on code points (fast on large corpora)."""
+    return count_units(code_units(chunk) for chunk in chunks if chunk)
+
+
+def count_units(pieces: Iterable[CodeUnits]) -> dict[str, int]:
+    """Character counts over text pieces given as `code_units`."""
     total = np.zeros(0, dtype=np.int64)
-    for chunk in chunks:
-        if not chunk:
-            continue
-        counts = _bincount(_narrow(chunk))
+    for units in pieces:
+        counts = _bincount(units)
         if len(counts) > len(total):
             counts[: len(total)] += total
             total = counts
