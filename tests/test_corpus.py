@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chargen.errors import ConfigError, CorpusError
 from chargen.text import document
@@ -599,3 +601,9 @@ def test_a_long_footer_after_a_far_end_marker_is_not_held(
     assert text == "\n".join(body) + "\n"
     assert doc.total_chars == len(data)
     assert peak < 1 << 20
+
+
+@given(st.text(st.sampled_from("gutenbrGUTENBR \u212a\u0130\u00e9\u1e9e\ud800"), max_size=30))
+def test_the_gutenberg_prescan_finds_what_lowering_finds(text: str) -> None:
+    for candidate in (text, text + "GutenBerg", "\u00e9" + text.replace(" ", "gutenberg")):
+        assert document._names_gutenberg(candidate) == ("gutenberg" in candidate.lower())

@@ -230,7 +230,7 @@ class Document:
         ) as held:
             for raw in self._raw_lines():
                 # every marker names Project Gutenberg; the substring test is 15x the regex's speed
-                if strip and "gutenberg" in raw.lower() and (found := gutenberg.MARKER.search(raw)):
+                if strip and _names_gutenberg(raw) and (found := gutenberg.MARKER.search(raw)):
                     raise several_books(self.source, raw[found.start() :].split("\n", 1)[0].strip())
                 if "\x1a" in raw:  # DOS end-of-file marks (Ctrl-Z) in older ebooks
                     raw = raw.replace("\x1a", "")
@@ -289,6 +289,15 @@ class Document:
             notices=self.notices,
             notes=self.notes,
         )
+
+
+def _names_gutenberg(text: str) -> bool:
+    """Whether "gutenberg" is in `text`, in any case: `"gutenberg" in text.lower()`, in half
+    its time on non-ASCII text. No non-ASCII character lowercases to a letter of the word, and
+    UTF-8 keeps ASCII bytes for ASCII characters only, so lowering the bytes finds the same."""
+    if text.isascii():
+        return "gutenberg" in text.lower()
+    return b"gutenberg" in text.encode("utf-8", "surrogatepass").lower()
 
 
 def _through_last_text_line(text: str) -> str:
