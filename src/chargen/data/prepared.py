@@ -22,14 +22,14 @@ import numpy.typing as npt
 
 from chargen import __version__
 from chargen.data.spool import read_units, spool_units
-from chargen.data.vocab import CodeUnits, Vocab, count_units
+from chargen.data.vocab import Vocab, count_units
+from chargen.data.writer import H5_CHUNK, write_ids
 from chargen.errors import CorpusError, RunError
 from chargen.files import TMP_PREFIX, atomic_path, check_space, nearest_folder, syncing
 
 FORMAT = "chargen-prepared"
 VERSION = 1
 SPLITS = ("train", "val")
-H5_CHUNK = 1 << 20  # ids per HDF5 chunk: large sequential reads, small random-access waste
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def prepare(
                     )
                     for split, n in (("train", n_train), ("val", n_val))
                 }
-                _write_ids(vocab, read_units(spool), sinks, n_train)
+                write_ids(vocab, read_units(spool), sinks, n_train)
         except (OSError, RuntimeError) as exc:  # h5py reports a full disk as a RuntimeError
             raise RunError(f"cannot write prepared file {out}: {h5_reason(exc)}") from exc
     return open_prepared(out)
@@ -147,60 +147,6 @@ def h5_reason(exc: BaseException) -> str:
 
 def _chunk(n: int) -> tuple[int]:
     return (max(1, min(n, H5_CHUNK)),)
-
-
-def _write_ids(
-    vocab: Vocab, pieces: Iterable[CodeUnits], sinks: dict[str, h5py.Dataset], n_train: int
-) -> None:
-    train, val = _ChunkWriter(sinks["train"]), _ChunkWriter(sinks["val"])
-    pos = 0
-    for units in pieces:
-        ids = vocab.encode_units(units)
-        end = pos + len(ids)
-        if pos < n_train:
-            cut = min(end, n_train) - pos
-            train.add(ids[:cut])
-            ids, pos = ids[cut:], pos + cut
-        if len(ids):
-            val.add(ids)
-            pos += len(ids)
-    train.close()
-    val.close()
-    if pos != n_train + len(sinks["val"]):
-        raise CorpusError("corpus changed while it was being prepared")
-
-
-class _ChunkWriter:
-    """Writes a split in whole HDF5 chunks, held in memory until complete.
-
-    Why: HDF5 checksums a chunk each time it leaves its cache, and a chunk larger than the
-    cache (uint16 ids) written in two parts is read back and checksummed twice.
-    """
-
-    def __init__(self, dataset: h5py.Dataset) -> None:
-        self.dataset = dataset
-        self.pos = 0
-        self.parts: list[npt.NDArray[Any]] = []
-        self.held = 0
-
-    def add(self, ids: npt.NDArray[Any]) -> None:
-        if self.pos + self.held + len(ids) > len(self.dataset):
-            raise CorpusError("corpus changed while it was being prepared")
-        self.parts.append(ids)
-        self.held += len(ids)
-        if self.held >= H5_CHUNK:
-            self._write(self.held // H5_CHUNK * H5_CHUNK)
-
-    def close(self) -> None:
-        if self.held:
-            self._write(self.held)
-
-    def _write(self, n: int) -> None:
-        ids = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
-        self.dataset[self.pos : self.pos + n] = ids[:n]
-        self.pos += n
-        self.parts = [ids[n:]] if n < len(ids) else []
-        self.held = len(ids) - n
 
 
 def open_prepared(path: Path) -> Prepared:
