@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from chargen import __version__
 from chargen.data.spool import read_units, spool_units
-from chargen.data.vocab import Vocab, count_units
+from chargen.data.vocab import CodeUnits, Vocab, count_units
 from chargen.data.writer import H5_CHUNK, write_ids
 from chargen.errors import CorpusError, RunError
 from chargen.files import TMP_PREFIX, atomic_path, check_space, nearest_folder, syncing
@@ -89,21 +89,32 @@ def prepare(
             "val_fraction": val_fraction,
             "chars": total,
         }
-        try:
-            check_space(out, total * np.dtype(vocab.dtype).itemsize)
-            with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5, syncing(tmp):
-                for key, value in attrs.items():
-                    h5.attrs[key] = value
-                sinks = {
-                    split: h5.create_dataset(
-                        split, (n,), dtype=vocab.dtype, chunks=_chunk(n), fletcher32=True
-                    )
-                    for split, n in (("train", n_train), ("val", n_val))
-                }
-                write_ids(vocab, read_units(spool), sinks, n_train)
-        except (OSError, RuntimeError) as exc:  # h5py reports a full disk as a RuntimeError
-            raise RunError(f"cannot write prepared file {out}: {h5_reason(exc)}") from exc
+        _write_file(out, attrs, vocab, read_units(spool), (n_train, n_val))
     return open_prepared(out)
+
+
+def _write_file(
+    out: Path,
+    attrs: dict[str, Any],
+    vocab: Vocab,
+    pieces: Iterable[CodeUnits],
+    sizes: tuple[int, int],
+) -> None:
+    """The HDF5 file: attributes, then both splits' ids, synced as they are written."""
+    try:
+        check_space(out, sum(sizes) * np.dtype(vocab.dtype).itemsize)
+        with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5, syncing(tmp):
+            for key, value in attrs.items():
+                h5.attrs[key] = value
+            sinks = {
+                split: h5.create_dataset(
+                    split, (n,), dtype=vocab.dtype, chunks=_chunk(n), fletcher32=True
+                )
+                for split, n in zip(SPLITS, sizes, strict=True)
+            }
+            write_ids(vocab, pieces, sinks, sizes[0])
+    except (OSError, RuntimeError) as exc:  # h5py reports a full disk as a RuntimeError
+        raise RunError(f"cannot write prepared file {out}: {h5_reason(exc)}") from exc
 
 
 @contextlib.contextmanager
