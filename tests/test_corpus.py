@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chargen.errors import ConfigError, CorpusError
-from chargen.text import document
+from chargen.text import document, gutenberg
 from chargen.text.clean import CleanOptions, normalise_seed, to_ascii
 from chargen.text.document import Document, bytes_opener, clean_bytes
 from tests.conftest import ROOT, shipped
@@ -551,8 +553,6 @@ def test_a_file_that_never_names_gutenberg_gets_no_full_search(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A big marker-less corpus costs no extra pass: its bytes never name Project Gutenberg."""
-    from chargen.text import gutenberg
-
     calls: list[int] = []
     real = gutenberg.locate
     monkeypatch.setattr(gutenberg, "locate", lambda *a: calls.append(1) or real(*a))
@@ -599,3 +599,9 @@ def test_a_long_footer_after_a_far_end_marker_is_not_held(
     assert text == "\n".join(body) + "\n"
     assert doc.total_chars == len(data)
     assert peak < 1 << 20
+
+
+@given(st.text(st.sampled_from("gutenbrGUTENBR \u212a\u0130\u00e9\u1e9e\ud800"), max_size=30))
+def test_the_gutenberg_prescan_finds_what_lowering_finds(text: str) -> None:
+    for candidate in (text, text + "GutenBerg", "\u00e9" + text.replace(" ", "gutenberg")):
+        assert gutenberg.names_gutenberg(candidate) == ("gutenberg" in candidate.lower())

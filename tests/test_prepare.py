@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import h5py
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 from chargen.data.prepare import prepare_corpus
 from chargen.data.prepared import read_ids
-from chargen.data.vocab import UNKNOWN, Vocab
+from chargen.data.spool import read_units, spool_units
+from chargen.data.vocab import UNKNOWN, Vocab, units_text
 from chargen.errors import CorpusError, RunError
 from chargen.generation.load import seed_options
 from chargen.text.clean import CleanOptions
@@ -141,3 +143,50 @@ def test_the_cache_key_names_the_cleaning_rules(monkeypatch: pytest.MonkeyPatch)
     assert key == prepare.cache_key("ab" * 32, CleanOptions(), 0.1) and len(key) == 16
     monkeypatch.setattr(prepare, "CLEANING_RULES", prepare.CLEANING_RULES + 1)
     assert prepare.cache_key("ab" * 32, CleanOptions(), 0.1) != key
+
+
+REFERENCE_CORPORA = {
+    "wonderland": lambda: WONDERLAND.read_bytes(),  # CRLF, markers, ASCII
+    "accents": lambda: (
+        "Caf\u00e9 \u2019na\u00efve\u2019 cre\u0301me\r\n\r\nLine\rtwo \u4e2d \U0001f600\n" * 400
+    ).encode(),
+    "cp1252": lambda: ("na\u00efve \u2014 caf\u00e9\r\n" * 500).encode("cp1252"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_CORPORA))
+@pytest.mark.parametrize(
+    "options",
+    [CleanOptions(), CleanOptions(strip=False, min_char_count=3), CleanOptions(lowercase=True)],
+    ids=["default", "min-count", "lowercase"],
+)
+def test_prepared_ids_match_the_straightforward_reference(
+    name: str, options: CleanOptions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamed in small blocks, prepare stores what encoding the whole cleaned text at once
+    gives: the same vocabulary, ids and split."""
+    data = REFERENCE_CORPORA[name]()
+    path = tmp_path / f"{name}.txt"
+    path.write_bytes(data)
+    monkeypatch.setattr("chargen.text.document.BLOCK", 4096)
+    result = prepare_corpus(
+        str(path), options, val_fraction=0.1, data_dir=tmp_path, out=tmp_path / "p.h5"
+    )
+    text = clean_bytes(data, options, source=name).text
+    vocab = Vocab.from_text(text, min_count=options.min_char_count, normalisation=options.to_dict())
+    ids = vocab.encode(text)
+    n_val = int(round(len(text) * 0.1))
+    p = result.prepared
+    assert p.vocab == vocab
+    assert read_ids(p.path, "train").tolist() == ids[: len(ids) - n_val].tolist()
+    assert read_ids(p.path, "val").tolist() == ids[len(ids) - n_val :].tolist()
+    with h5py.File(p.path) as h5:
+        assert h5["train"].dtype == vocab.dtype
+
+
+@given(st.lists(st.text(max_size=30), max_size=8))
+def test_spooled_code_units_read_back_as_written(chunks: list[str]) -> None:
+    with tempfile.TemporaryFile() as spool:
+        written = [units_text(u) for u in spool_units(chunks, spool)]
+        assert written == [c for c in chunks if c]
+        assert [units_text(u) for u in read_units(spool)] == written

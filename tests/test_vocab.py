@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -72,3 +73,36 @@ def test_damaged_json_is_a_one_line_error() -> None:
 def test_decode_rejects_out_of_range_ids() -> None:
     with pytest.raises(VocabError, match="id out of range for a vocabulary of 2"):
         Vocab.from_text("ab").decode([0, 2])
+
+
+TEXTS = st.text(st.sampled_from("ab \n\u00e9\u00ff\u0100\u2019\u4e2d\U0001f600\ud800"), max_size=60)
+
+
+@given(TEXTS, st.integers(1, 3))
+def test_count_chars_and_compact_ids_match_the_plain_ones(text: str, min_count: int) -> None:
+    """Latin-1 bytes, 16-bit and 32-bit code units all count and encode as code points do."""
+    assert count_chars([text, text[:7]]) == dict(Counter(text + text[:7]))
+    vocab = Vocab.from_text("ab" + text, min_count=min_count)
+    assert vocab.encode_compact(text).dtype == vocab.dtype
+    assert vocab.encode_compact(text).tolist() == vocab.encode(text).tolist()
+
+
+@pytest.mark.parametrize("size", [255, 256, 300])
+def test_compact_ids_of_large_vocabularies(size: int) -> None:
+    chars = "".join(chr(0x100 + i) for i in range(size - 2)) + "a\U0001f600"
+    vocab = Vocab.from_text(chars)
+    text = chars[::-1] * 3
+    assert vocab.encode_compact(text).tolist() == vocab.encode(text).tolist()
+    assert vocab.encode_compact("a" * 5).tolist() == [0] * 5
+    with pytest.raises(VocabError, match="characters not in the vocabulary: 'z'"):
+        vocab.encode_compact(text + "z")
+
+
+def test_compact_ids_of_missing_characters() -> None:
+    vocab = Vocab.from_text("abc")
+    with pytest.raises(VocabError, match="characters not in the vocabulary: '\u00ff'"):
+        vocab.encode_compact("ab\u00ff")
+    with pytest.raises(VocabError, match="characters not in the vocabulary: '\u2019'"):
+        vocab.encode_compact("a\u2019")
+    rare = Vocab.from_counts({"a": 5, "b": 5, "c": 1}, min_count=2)
+    assert rare.encode_compact("abc\u2019").tolist() == [0, 1, 2, 2]  # c and \u2019: unknown

@@ -7,6 +7,7 @@ import errno
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def nearest_folder(target: Path) -> Path:
+    """The folder `target` will be written in, or its nearest ancestor that exists yet."""
+    where = target.parent.absolute()
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    return where
+
+
 def check_space(target: Path, nbytes: int) -> None:
     """Raise ENOSPC before writing `nbytes` (plus some slack) beside `target` if they cannot fit.
 
@@ -39,16 +48,39 @@ def check_space(target: Path, nbytes: int) -> None:
     segmentation fault, not an exception), so h5py writers check first.
     """
     need = int(nbytes * 1.02) + (1 << 20)
-    where = target.parent.absolute()
-    while not where.exists() and where != where.parent:
-        where = where.parent
     try:
-        free = shutil.disk_usage(where).free
+        free = shutil.disk_usage(nearest_folder(target)).free
     except OSError:
         return
     if free < need:
         sizes = f"needs about {need / 1e6:,.1f} MB, {free / 1e6:,.1f} MB free"
         raise OSError(errno.ENOSPC, f"No space left on device ({sizes})")
+
+
+@contextlib.contextmanager
+def syncing(path: Path, every: float = 0.2) -> Iterator[None]:
+    """Write `path`'s dirty pages to disk in the background while the block runs.
+
+    Why: a large file otherwise sits in the page cache until `atomic_path`'s fsync, which then
+    waits for all of it; synced as it grows, the disk works while the CPU does (see
+    docs/performance.md). Errors are left to that final fsync to report.
+    """
+    stop = threading.Event()
+    fd = os.open(path, os.O_RDONLY)
+
+    def flush() -> None:
+        while not stop.wait(every):
+            with contextlib.suppress(OSError):
+                os.fdatasync(fd)
+
+    worker = threading.Thread(target=flush, name="chargen-sync", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+        os.close(fd)
 
 
 def remove_stale_temporaries(directory: Path) -> None:

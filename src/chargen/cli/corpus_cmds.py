@@ -58,9 +58,11 @@ def prepare(
       chargen prepare --corpus gutenberg:11 --lowercase --show-cleaning
     """
     from chargen.data.prepare import prepare_corpus
+    from chargen.runtime import tune_allocator
 
     options = clean_options(lowercase, no_strip, encoding, **kw)
     spec = corpus[0] if len(corpus) == 1 else corpus
+    tune_allocator()  # each block's text, code units and ids reuse the last one's pages
     result = prepare_corpus(
         spec,
         options,

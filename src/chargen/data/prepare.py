@@ -54,8 +54,9 @@ def prepare_corpus(
 ) -> PrepareResult:
     """Clean and encode `spec` into `out` (default: a cache file under data_dir/prepared).
 
-    Three streaming passes: check and hash the bytes, count characters, encode. `seq_len`,
-    when given, is checked against both splits before anything is written.
+    Three streaming passes: check and hash the bytes, clean and count (spooling the code
+    units), encode the spool. `seq_len`, when given, is checked against both splits before
+    anything is written.
     """
     if not 0 < val_fraction < 1:
         raise CorpusError(f"val_fraction must be in (0, 1), got {val_fraction}")

@@ -6,27 +6,30 @@ with checksummed chunks; data/windows.py cuts the training windows from it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import h5py
 import numpy as np
 import numpy.typing as npt
 
 from chargen import __version__
-from chargen.data.vocab import Vocab, count_chars
+from chargen.data.spool import read_units, spool_units
+from chargen.data.vocab import CodeUnits, Vocab, count_units
+from chargen.data.writer import H5_CHUNK, write_ids
 from chargen.errors import CorpusError, RunError
-from chargen.files import atomic_path, check_space
+from chargen.files import TMP_PREFIX, atomic_path, check_space, nearest_folder, syncing
 
 FORMAT = "chargen-prepared"
 VERSION = 1
 SPLITS = ("train", "val")
-H5_CHUNK = 1 << 20  # ids per HDF5 chunk: large sequential reads, small random-access waste
 
 
 @dataclass(frozen=True)
@@ -54,21 +57,81 @@ def prepare(
     min_char_count: int = 1,
     seq_len: int | None = None,
 ) -> Prepared:
-    """Two streaming passes over the cleaned text: count characters, then encode and write.
+    """One streaming pass over the cleaned text counts its characters and spools its code
+    units (data/spool.py), a second over the spool encodes and writes them.
 
-    `chunks` is called once per pass, so memory holds one chunk, never the corpus.
+    `chunks` is called once, so memory holds one chunk, never the corpus.
     """
-    counts = count_chars(chunks())
-    total = sum(counts.values())
-    n_val = int(round(total * val_fraction))
-    n_train = total - n_val
-    if n_train < 2 or n_val < 2:
-        raise CorpusError(
-            f"corpus too short: {total} characters leave {n_train} for training and {n_val} "
-            f"for validation"
-        )
-    if seq_len is not None:
-        _check_windows({"train": n_train, "val": n_val}, seq_len)
+    with _spool(out) as spool:
+        try:
+            counts = count_units(spool_units(chunks(), spool))
+        except OSError as exc:
+            raise RunError(f"cannot write prepared file {out}: {h5_reason(exc)}") from exc
+        total = sum(counts.values())
+        n_val = int(round(total * val_fraction))
+        n_train = total - n_val
+        if n_train < 2 or n_val < 2:
+            raise CorpusError(
+                f"corpus too short: {total} characters leave {n_train} for training and "
+                f"{n_val} for validation"
+            )
+        if seq_len is not None:
+            _check_windows({"train": n_train, "val": n_val}, seq_len)
+        vocab = _vocabulary(counts, min_char_count, normalisation)
+        attrs = {
+            "format": FORMAT,
+            "version": VERSION,
+            "chargen_version": __version__,
+            "vocab": vocab.to_json(),
+            "normalisation": json.dumps(normalisation, sort_keys=True),
+            "source_sha256": source_sha256,
+            "sources": json.dumps(sources),
+            "val_fraction": val_fraction,
+            "chars": total,
+        }
+        _write_file(out, attrs, vocab, read_units(spool), (n_train, n_val))
+    return open_prepared(out)
+
+
+def _write_file(
+    out: Path,
+    attrs: dict[str, Any],
+    vocab: Vocab,
+    pieces: Iterable[CodeUnits],
+    sizes: tuple[int, int],
+) -> None:
+    """The HDF5 file: attributes, then both splits' ids, synced as they are written."""
+    try:
+        check_space(out, sum(sizes) * np.dtype(vocab.dtype).itemsize)
+        with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5, syncing(tmp):
+            for key, value in attrs.items():
+                h5.attrs[key] = value
+            sinks = {
+                split: h5.create_dataset(
+                    split, (n,), dtype=vocab.dtype, chunks=_chunk(n), fletcher32=True
+                )
+                for split, n in zip(SPLITS, sizes, strict=True)
+            }
+            write_ids(vocab, pieces, sinks, sizes[0])
+    except (OSError, RuntimeError) as exc:  # h5py reports a full disk as a RuntimeError
+        raise RunError(f"cannot write prepared file {out}: {h5_reason(exc)}") from exc
+
+
+@contextlib.contextmanager
+def _spool(out: Path) -> Iterator[BinaryIO]:
+    """An anonymous temporary file on `out`'s disk (never a RAM-backed /tmp), in a folder
+    that exists: none is made before the space for `out` is checked."""
+    try:
+        spool = tempfile.TemporaryFile(dir=nearest_folder(out), prefix=TMP_PREFIX)
+    except OSError as exc:
+        raise RunError(f"cannot write prepared file {out}: {h5_reason(exc)}") from exc
+    with spool:
+        yield spool
+
+
+def _vocabulary(
+    counts: dict[str, int], min_char_count: int, normalisation: dict[str, Any]
+) -> Vocab:
     vocab = Vocab.from_counts(counts, min_count=min_char_count, normalisation=normalisation)
     if len(vocab) < 2:
         only = "the unknown symbol" if vocab.unknown else repr(vocab.chars[0])
@@ -76,32 +139,7 @@ def prepare(
             f"the vocabulary would hold only {only}: nothing to learn"
             + (f" (--min-char-count {min_char_count} is too high)" if vocab.unknown else "")
         )
-    attrs = {
-        "format": FORMAT,
-        "version": VERSION,
-        "chargen_version": __version__,
-        "vocab": vocab.to_json(),
-        "normalisation": json.dumps(normalisation, sort_keys=True),
-        "source_sha256": source_sha256,
-        "sources": json.dumps(sources),
-        "val_fraction": val_fraction,
-        "chars": total,
-    }
-    try:
-        check_space(out, total * np.dtype(vocab.dtype).itemsize)
-        with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
-            for key, value in attrs.items():
-                h5.attrs[key] = value
-            sinks = {
-                split: h5.create_dataset(
-                    split, (n,), dtype=vocab.dtype, chunks=_chunk(n), fletcher32=True
-                )
-                for split, n in (("train", n_train), ("val", n_val))
-            }
-            _write_ids(vocab, chunks(), sinks, n_train)
-    except (OSError, RuntimeError) as exc:  # h5py reports a full disk as a RuntimeError
-        raise RunError(f"cannot write prepared file {out}: {h5_reason(exc)}") from exc
-    return open_prepared(out)
+    return vocab
 
 
 def h5_reason(exc: BaseException) -> str:
@@ -120,24 +158,6 @@ def h5_reason(exc: BaseException) -> str:
 
 def _chunk(n: int) -> tuple[int]:
     return (max(1, min(n, H5_CHUNK)),)
-
-
-def _write_ids(
-    vocab: Vocab, chunks: Iterable[str], sinks: dict[str, h5py.Dataset], n_train: int
-) -> None:
-    pos = 0
-    for chunk in chunks:
-        ids = vocab.encode(chunk).astype(vocab.dtype)
-        end = pos + len(ids)
-        if pos < n_train:
-            cut = min(end, n_train) - pos
-            sinks["train"][pos : pos + cut] = ids[:cut]
-            ids, pos = ids[cut:], pos + cut
-        if len(ids):
-            sinks["val"][pos - n_train : pos - n_train + len(ids)] = ids
-            pos += len(ids)
-    if pos != n_train + len(sinks["val"]):
-        raise CorpusError("corpus changed while it was being prepared")
 
 
 def open_prepared(path: Path) -> Prepared:

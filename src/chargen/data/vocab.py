@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,45 @@ class Vocab:
             ids[bad] = self.unknown_id
         return ids
 
+    def encode_compact(self, text: str) -> npt.NDArray[np.unsignedinteger]:
+        """Ids of `text` in `dtype`, as prepare stores them: `encode(text).astype(dtype)`."""
+        return self.encode_units(code_units(text))
+
+    def encode_units(self, units: CodeUnits) -> npt.NDArray[np.unsignedinteger]:
+        """Ids of text given as `code_units`, in `dtype`, without int32 ids and their checks.
+
+        Why: one table lookup per character (`bytes.translate` on Latin-1 text, a 65,536-entry
+        `np.take` on the basic plane) is most of prepare's encoding speed (docs/performance.md).
+        """
+        lut, missing = self._compact_lut
+        if lut is None or (not isinstance(units, bytes) and units.dtype != np.uint16):
+            return self.encode(units_text(units)).astype(self.dtype)
+        if not isinstance(units, bytes):
+            ids = np.take(lut, units)
+        elif lut.dtype == np.uint8:
+            ids = np.frombuffer(units.translate(lut[:256].tobytes()), np.uint8)
+        else:
+            ids = np.take(lut[:256], np.frombuffer(units, np.uint8))
+        if missing is not None and (ids == missing).any():
+            self.encode(units_text(units))  # raises, naming the characters
+        return ids
+
+    @cached_property
+    def _compact_lut(self) -> tuple[npt.NDArray[np.unsignedinteger] | None, int | None]:
+        """Ids of the basic plane in `dtype`, and the value marking a character outside the
+        vocabulary when there is no unknown symbol to map it to (None: nothing to check)."""
+        dtype = self.dtype
+        top = int(np.iinfo(dtype).max)
+        if dtype == np.uint32 or (self.unknown is None and len(self) > top):
+            return None, None  # no free value to mark a missing character: `encode` checks
+        missing = None if self.unknown is not None else top
+        lut = np.full(1 << 16, self.unknown_id if missing is None else top, dtype=dtype)
+        bmp = [(ord(c), i) for i, c in enumerate(self.chars) if ord(c) < 1 << 16]
+        if bmp:
+            cps, ids = zip(*bmp, strict=True)
+            lut[list(cps)] = ids
+        return lut, missing
+
     def decode(self, ids: Iterable[int] | npt.NDArray[np.integer]) -> str:
         arr = np.asarray(ids, dtype=np.int64)
         if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
@@ -163,13 +203,54 @@ def _code_points(text: str) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint32]:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
+CodeUnits = bytes | npt.NDArray[np.uint16] | npt.NDArray[np.uint32]
+
+
+def code_units(text: str) -> CodeUnits:
+    """Code points in the narrowest form that holds them: Latin-1 bytes (every ASCII corpus),
+    UTF-16 code units when all are in the basic plane, else UTF-32."""
+    if text.isascii():
+        return text.encode("ascii")
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    units = text.encode("utf-16-le", "surrogatepass")
+    if len(units) == 2 * len(text):  # no character needed a surrogate pair
+        return np.frombuffer(units, dtype=np.uint16)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def units_text(units: CodeUnits) -> str:
+    if isinstance(units, bytes):
+        return units.decode("latin-1")
+    wide = "utf-16-le" if units.dtype == np.uint16 else "utf-32-le"
+    return units.tobytes().decode(wide, "surrogatepass")
+
+
+def _bincount(units: CodeUnits) -> npt.NDArray[np.int64]:
+    """Counts by code point. Bytes are counted two at a time, as 16-bit pairs whose two halves
+    are then summed: half the elements for bincount, which converts each to a 64-bit index."""
+    if not isinstance(units, bytes):
+        return np.bincount(units)
+    pairs = np.bincount(np.frombuffer(units, np.uint16, count=len(units) // 2), minlength=1 << 16)
+    grid = pairs.reshape(256, 256)
+    counts = grid.sum(axis=0) + grid.sum(axis=1)
+    if len(units) % 2:
+        counts[units[-1]] += 1
+    return counts
+
+
 def count_chars(chunks: Iterable[str]) -> dict[str, int]:
     """Character counts over text pieces, via bincount on code points (fast on large corpora)."""
+    return count_units(code_units(chunk) for chunk in chunks if chunk)
+
+
+def count_units(pieces: Iterable[CodeUnits]) -> dict[str, int]:
+    """Character counts over text pieces given as `code_units`."""
     total = np.zeros(0, dtype=np.int64)
-    for chunk in chunks:
-        if not chunk:
-            continue
-        counts = np.bincount(_code_points(chunk))
+    for units in pieces:
+        counts = _bincount(units)
         if len(counts) > len(total):
             counts[: len(total)] += total
             total = counts

@@ -8,7 +8,10 @@ from __future__ import annotations
 import codecs
 import itertools
 import threading
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import Any, BinaryIO, NamedTuple
+
+import numpy as np
 
 from chargen.errors import CorpusError
 
@@ -146,10 +149,14 @@ def detect_encoding(blocks: list[bytes] | Any, source: str, *, flag: bool = True
     nonascii, replacements, cp1252_ok, offset = 0, 0, True, 0
     for block in itertools.chain([first], blocks):
         check_text(block, source, offset, flag=flag)
+        if offset and block.isascii() and not utf8.getstate()[0]:
+            offset += len(block)  # decodes to itself: nothing to count, no need to decode it
+            continue
         text = utf8.decode(block)
         if not text.isascii():
             replacements += text.count(REPLACEMENT)
-            nonascii += len(text) - len(text.encode("ascii", "ignore"))
+            # ASCII bytes decode to ASCII characters in the same call, never held or replaced
+            nonascii += len(text) - int(np.count_nonzero(np.frombuffer(block, np.uint8) < 0x80))
             if cp1252_ok and any(b in block for b in _CP1252_UNDEFINED):
                 cp1252_ok = False
         offset += len(block)
@@ -162,6 +169,37 @@ def detect_encoding(blocks: list[bytes] | Any, source: str, *, flag: bool = True
         return Detected("cp1252", 0)
     fix = "pass --encoding" if flag else "save it as UTF-8"
     raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; {fix}")
+
+
+def text_blocks(fh: BinaryIO, encoding: str, errors: str, size: int) -> Iterator[str]:
+    """The decoded text with universal newlines, in blocks of exactly `size` characters (the
+    last one shorter): what `io.TextIOWrapper(fh, newline=None).read(size)` returns.
+
+    Why not TextIOWrapper: it decodes and translates newlines in small steps, and is most of
+    the cost of a cleaning pass (docs/performance.md); here each block is decoded at once and
+    translated only when it holds a CR. A CR ending a block waits for the next one, which may
+    begin with its LF.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors)
+    pending, cr = "", False
+    while True:
+        data = fh.read(size)
+        text = decoder.decode(data, final=not data)
+        if cr:
+            text = "\r" + text
+        cr = bool(data) and text.endswith("\r")
+        if cr:
+            text = text[:-1]
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        pending = pending + text if pending else text
+        while len(pending) >= size:
+            yield pending[:size]
+            pending = pending[size:]
+        if not data:
+            break
+    if pending:
+        yield pending
 
 
 def display_encoding(encoding: str) -> str:

