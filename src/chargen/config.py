@@ -26,8 +26,18 @@ AUTO_SCHEDULE = "anneal"
 
 
 class ConfigRecord:
-    """What every config dataclass (Config, AutoencoderConfig) does with its fields: copies
-    with typed flags applied, JSON for config.json, and strict loading from plain data."""
+    """What Config and AutoencoderConfig share: flagged copies, config.json, strict loading."""
+
+    def _check_training_rates(self) -> None:
+        """The ranges every trained config shares: split, rate, clipping and seed."""
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.clip_norm < 0:
+            raise ConfigError(f"clip_norm must be >= 0 (0 disables clipping), got {self.clip_norm}")
+        if self.rng_seed is not None and not 0 <= self.rng_seed < 2**31:
+            raise ConfigError(f"rng_seed must be in [0, 2**31), got {self.rng_seed}")
 
     def replace(self, **changes: Any) -> Self:
         """A copy with `changes` applied; None values are skipped (flags not given)."""
@@ -189,14 +199,7 @@ class Config(ConfigRecord):
         """Fractions, rates and the seed, each within its range."""
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.clip_norm < 0:
-            raise ConfigError(f"clip_norm must be >= 0 (0 disables clipping), got {self.clip_norm}")
-        if self.rng_seed is not None and not 0 <= self.rng_seed < 2**31:
-            raise ConfigError(f"rng_seed must be in [0, 2**31), got {self.rng_seed}")
+        self._check_training_rates()
 
     @property
     def budget_schedule(self) -> str | None:

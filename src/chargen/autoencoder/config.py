@@ -40,14 +40,7 @@ class AutoencoderConfig(ConfigRecord):
         )
         if not 0.0 <= self.noise < 1.0:
             raise ConfigError(f"noise must be in [0, 1), got {self.noise}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.clip_norm < 0:
-            raise ConfigError(f"clip_norm must be >= 0 (0 disables clipping), got {self.clip_norm}")
-        if not 0 <= self.rng_seed < 2**31:
-            raise ConfigError(f"rng_seed must be in [0, 2**31), got {self.rng_seed}")
+        self._check_training_rates()
         if self.max_time is not None and self.max_time <= 0:
             raise ConfigError(f"max_time must be positive seconds, got {self.max_time}")
 
