@@ -22,7 +22,7 @@ import re
 # is being released ...".
 _WHO = (
     r"(produced|prepared|provided|created|scanned|proof-?read|proofed|transcribed|digiti[sz]ed"
-    r"|formatted|converted|typed|keyed|generated|entered)"
+    r"|(re-?)?formatted|converted|typed|keyed|generated|entered)"
 )
 # The ebook's title line repeated under a 1990s or 2000s header: "The Project Gutenberg Etext
 # of Candide", with "by Voltaire" on the next line or in the next paragraph
@@ -37,7 +37,8 @@ NOTES = re.compile(
     r"^\s*[\[(]?\s*(note\s*:\s*)?("
     rf"({_EBOOK}\s*)?{_WHO}(\s*(,|and|&)\s*{_WHO})*\s+(by|from)\b"
     rf"|({_EBOOK}\s*(edited|corrected|updated)|html\s+version)\s+by\b"
-    rf"|this\s+(book|text)\s+(was|has\s+been)\s+{_WHO}\s+(by|from)\b"
+    rf"|this\s+(book|text)\s+(was|has\s+been)\s+(\w+ly\s+)?{_WHO}\s+(by|from)\b"
+    r"|dieses\s+(buch|e-?book|e-?text)\s+wurde\s+uns\b"  # "... vom Gutenberg Projekt-DE"
     rf"|this\s+(project\s+gutenberg\s+)?(e-?text|e-?book|file|edition)\s+"
     rf"(was\s+|is\s+|has\s+been\s+)?(first\s+)?{_WHO}"
     r"|project\s+gutenberg\s+(also\s+)?has\s+an?\s+html\s+version"
@@ -80,13 +81,14 @@ EDITION = re.compile(
 _EDITION_TABLE = re.compile(r"\bPG\s+E-?BOOK\s*#", re.IGNORECASE)
 # Notes on the file itself: which encoding it needs, what its readers must set.
 FILE_NOTE = re.compile(
-    r"^\s*\[?\s*this\s+(e-?)?(text|book|file)\s+(uses|includes|is\s+intended|requires"
-    r"|contains\s+characters|was\s+(saved|encoded))",
+    r"^\s*\[?\s*this\s+(e-?)?(text|book|file|work)\s+(uses|includes|is\s+intended|requires"
+    r"|contains\s+(\S+\s+){0,4}characters|was\s+(saved|encoded))",
     re.IGNORECASE,
 )
 # a file note on encodings and readers is the file's, whatever else it says of the text
 _ENCODING = re.compile(
-    r"utf-?8|unicode|latin-?1|iso-?8859|character\s+set|file\s+encoding|text\s+readers?",
+    r"utf-?8|unicode|latin-?1|iso-?8859|character\s+set|file\s+encoding|text\s+readers?"
+    r"|\b[78][-\s]?bit\b",
     re.IGNORECASE,
 )
 _CREDIT = re.compile(r"distributed\s+proof|proofreading\s+team|\bpgdp\.net", re.IGNORECASE)
