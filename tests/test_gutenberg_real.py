@@ -65,9 +65,9 @@ def test_real_file_keeps_the_book_only(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(n for n in EXPECTED if "encoding" in EXPECTED[n]))
 def test_real_file_is_decoded_in_its_encoding(name: str) -> None:
-    """Windows-1252 bytes (0x95, a bullet, in an ebook that says it is UTF-8) decode to their
-    Windows-1252 characters, never to C1 controls as ISO-8859-1 would have them; UTF-8 files
-    that say they are ISO-8859-1 decode as UTF-8, with no mojibake."""
+    """Windows-1252 bytes (a bullet, 0x95, under a header that says UTF-8; an oe ligature,
+    0x9C) decode to their Windows-1252 characters, never to the C1 controls ISO-8859-1 has
+    there; UTF-8 files whose header says ISO-8859-1 decode as UTF-8, with no mojibake."""
     expected = EXPECTED[name]
     result = _result(name)
     assert result.report.encoding == expected["encoding"]
