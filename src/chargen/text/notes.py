@@ -158,6 +158,26 @@ def front_notes(lines: list[str], first: int, stop: int) -> list[tuple[int, int,
     return found
 
 
+def bottom_notes(lines: list[str], last: int, floor: int) -> tuple[int, list[str]]:
+    """Production notes that end the text just above the end marker ("Produced by ... for
+    Project Gutenberg", "This etext was prepared from images ..."): the new last line and the
+    first line of each note, top to bottom. Like a note inside the front matter, one must also
+    speak of the ebook; a note on the book's own text stays (see `is_note`)."""
+    removed: list[str] = []
+    while last >= floor:
+        start = last
+        while start > floor and lines[start - 1].strip():
+            start -= 1
+        paragraph = [line for line in lines[start : last + 1] if line.strip()]
+        if not is_note(paragraph) or not _EBOOK_WORDS.search(" ".join(paragraph)):
+            break
+        removed.insert(0, _shown(paragraph))
+        last = start - 1
+        while last >= floor and not lines[last].strip():
+            last -= 1
+    return last, removed
+
+
 def _shown(paragraph: list[str]) -> str:
     """The note's first line for the summary; a heading with what it heads."""
     shown = paragraph[0].strip()
