@@ -442,6 +442,27 @@ def test_notes_after_the_book_starts_are_text() -> None:
     assert cleaned.report.notes == ()
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        ["Produced by A. Reader and the Online Distributed", "Proofreading Team at www.pgdp.net"],
+        [
+            "This file was produced from images generously made available",
+            "by the Internet Archive.",
+        ],
+    ],
+)
+def test_a_production_note_above_the_end_marker_is_cut_and_listed(note: list[str]) -> None:
+    """Written in the wording of 2000s files that put the credit at the bottom: the book ends
+    at its own last line, and the note is listed with those cut from the top."""
+    ending = "End of the Project Gutenberg EBook of A Book, by Someone"
+    lines = [START, "", "A BOOK", "", "It ended.", "", "THE END", "", "", *note, "", "", ending]
+    cleaned = clean_bytes("\r\n".join([*lines, END, ""]).encode(), CleanOptions(), source="b")
+    assert cleaned.text == "A BOOK\n\nIt ended.\n\nTHE END\n"
+    assert cleaned.report.last_line == "THE END"
+    assert cleaned.report.notes == (note[0],)
+
+
 def test_a_note_inside_the_front_matter_is_cut_and_listed() -> None:
     """A production note after the title (7370's "Digitized by") goes; the title stays."""
     lines = [

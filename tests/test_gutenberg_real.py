@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from chargen.text import document
-from chargen.text.clean import CleanOptions
+from chargen.text.clean import CleanOptions, CleanText
 from chargen.text.document import clean_bytes
 
 DATA = Path(__file__).parent / "data" / "gutenberg-real"
@@ -28,9 +28,13 @@ WATCHED = re.compile(r"gutenberg|produced by|distributed proofread|http|licen", 
 MOJIBAKE = re.compile("Ã[\u0080-\u00bf]|â€|Â[\u00a0-\u00bf]|\ufffd")
 
 
-def _clean(name: str) -> tuple[list[str], tuple[str, ...]]:
+def _result(name: str) -> CleanText:
     data = gzip.decompress((DATA / f"{name}.txt.gz").read_bytes())
-    result = clean_bytes(data, CleanOptions(), source=name)
+    return clean_bytes(data, CleanOptions(), source=name)
+
+
+def _clean(name: str) -> tuple[list[str], tuple[str, ...]]:
+    result = _result(name)
     return result.text.split("\n"), result.report.notes
 
 
@@ -57,6 +61,21 @@ def test_real_file_keeps_the_book_only(name: str) -> None:
     removed = expected.get("removed", [])
     assert isinstance(removed, list)
     assert [line for line in kept if any(line.startswith(note) for note in removed)] == []
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if "encoding" in EXPECTED[n]))
+def test_real_file_is_decoded_in_its_encoding(name: str) -> None:
+    """Windows-1252 bytes (a bullet, 0x95, under a header that says UTF-8; an oe ligature,
+    0x9C) decode to their Windows-1252 characters, never to the C1 controls ISO-8859-1 has
+    there; UTF-8 files whose header says ISO-8859-1 decode as UTF-8, with no mojibake."""
+    expected = EXPECTED[name]
+    result = _result(name)
+    assert result.report.encoding == expected["encoding"]
+    kept = {line.strip() for line in result.text.split("\n")}
+    keeps = expected["keeps"]
+    assert isinstance(keeps, list) and keeps
+    assert [line for line in keeps if line not in kept] == []
+    assert not any("\u0080" <= c <= "\u009f" for c in result.text)
 
 
 def test_removed_notes_are_listed_in_the_summary() -> None:

@@ -92,7 +92,7 @@ class CleanReport:
     first_line: str
     last_line: str
     notices: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()  # first line of each production note removed at the top
+    notes: tuple[str, ...] = ()  # first line of each production note removed
 
 
 @dataclass(frozen=True)

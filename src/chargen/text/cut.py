@@ -87,6 +87,9 @@ def plan_cut(edges: Edges, *, strip: bool, source: str) -> Cut:
         if extra is not None:
             raise several_books(source, extra)
     last = gutenberg.last_text_line(tl, end, first if whole else 0)
+    bottom: list[str] = []
+    if end_marker is not None:
+        last, bottom = notes.bottom_notes(tl, last, first if whole else 0)
     if whole and last < first:
         if start_marker or end_marker:
             raise CorpusError(
@@ -110,7 +113,7 @@ def plan_cut(edges: Edges, *, strip: bool, source: str) -> Cut:
         last_line=shown(tl[last]) if 0 <= last < len(tl) else "",
         start_marker=start_marker,
         end_marker=end_marker,
-        notes=tuple(shown(note) for note in removed + [text for _, _, text in inside]),
+        notes=tuple(shown(note) for note in removed + [text for _, _, text in inside] + bottom),
         holes=holes,
     )
 

@@ -18,7 +18,8 @@ MODERN_START = re.compile(_MODERN_START, re.IGNORECASE)
 START = re.compile(_MODERN_START + r"|^\W*\*+\s*END\s*\**\s*THE\s+SMALL\s+PRINT", re.IGNORECASE)
 # An end marker starts the footer and the licence after it.
 END = re.compile(
-    r"^\W*\**\s*(THE\s+)?END\s*OF\s*(THE\s+|THIS\s+)?(COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
+    r"^\W*\**\s*(THE\s+)?END\s*OF\s*(THE\s+|THIS\s+)?(WIRETAP\s*/\s*)?(COPYRIGHTED\s+)?"
+    r"PROJECT\s+GUTENBERG"
     r"|^\W*\**\s*END\s+OF\s+(THE|THIS)\s+(E-?TEXT|E-?BOOK)\s+OF\b"
     r"|^\W*\**\s*ENDE\s+DIESES\s+PRO(JECT|JEKT)\s+GUTENBERG",  # older German ebooks
     re.IGNORECASE,
@@ -90,11 +91,16 @@ def another_book(lines: list[str], begin: int) -> str | None:
     return None
 
 
+_SEPARATOR = re.compile(r"^\s*\*{3}\s*$")
+
+
 def last_text_line(lines: list[str], end: int, floor: int) -> int:
     """The last non-blank line before `end` (floor - 1 when there is none)."""
     i = end - 1
     while i >= floor and not lines[i].replace("\x1a", "").strip():  # Ctrl-Z: DOS end of file
         i -= 1
+    if i > floor and end < len(lines) and _SEPARATOR.match(lines[i]):
+        return last_text_line(lines, i, floor)  # "***" between the book and a 1990s footer
     return i
 
 

@@ -22,18 +22,23 @@ import re
 # is being released ...".
 _WHO = (
     r"(produced|prepared|provided|created|scanned|proof-?read|proofed|transcribed|digiti[sz]ed"
-    r"|formatted|converted|typed|keyed|generated|entered)"
+    r"|(re-?)?formatted|converted|typed|keyed|generated|entered)"
 )
+# The ebook's title line repeated under a 1990s or 2000s header: "The Project Gutenberg Etext
+# of Candide", with "by Voltaire" on the next line or in the next paragraph
+_TITLE = r"(the\s+)?project\s+gutenberg'?s?\s+e-?(text|book)\s+of\b"
+TITLE = re.compile(rf"^\s*{_TITLE}", re.IGNORECASE)
 # "Edited by" on its own is a title page's; an e-text's editor is named as such
 _EBOOK = (
     r"((illustrated\s+)?(e-?text|e-?book|etext\s+file|text\s+file|html\s+(file|version)"
     r"|this\s+file|electronic\s+(text|version|edition)))"
 )
 NOTES = re.compile(
-    r"^\s*\[?\s*(note\s*:\s*)?("
+    r"^\s*[\[(]?\s*(note\s*:\s*)?("
     rf"({_EBOOK}\s*)?{_WHO}(\s*(,|and|&)\s*{_WHO})*\s+(by|from)\b"
     rf"|({_EBOOK}\s*(edited|corrected|updated)|html\s+version)\s+by\b"
-    rf"|this\s+(book|text)\s+(was|has\s+been)\s+{_WHO}\s+(by|from)\b"
+    rf"|this\s+(book|text)\s+(was|has\s+been)\s+(\w+ly\s+)?{_WHO}\s+(by|from)\b"
+    r"|dieses\s+(buch|e-?book|e-?text)\s+wurde\s+uns\b"  # "... vom Gutenberg Projekt-DE"
     rf"|this\s+(project\s+gutenberg\s+)?(e-?text|e-?book|file|edition)\s+"
     rf"(was\s+|is\s+|has\s+been\s+)?(first\s+)?{_WHO}"
     r"|project\s+gutenberg\s+(also\s+)?has\s+an?\s+html\s+version"
@@ -45,14 +50,19 @@ NOTES = re.compile(
     r"|see\s+also\b.*\be-?(book|text)\s*#\s*\d"
     r"|the\s+internet\s+wiretap\b.*\bedition"
     r"|note\s+from\s+the\s+(original\s+)?(e-?text|e-?book|file)\b"
-    r"|(special\s+|many\s+)?thanks\s+(are\s+due\s+)?to\b"
+    r"|(special\s+|many\s+)?thanks\s+(are\s+due\s+)?to\b|we\s+thank\b|nous\s+remercions\b"
+    r"|additional\s+editing\s+by\b|electronic\s+edition\s+by\b"
+    r"|portions\s+of\s+this\s+header\b|project\s+gutenberg\s+is\s+a\s+trade\s*mark\b"
+    rf"|{_TITLE}"
     r"|updated\s+editions\s+will)",
     re.IGNORECASE,
 )
 # A transcriber's note that tells where the text came from is a production note; one that
 # speaks of the book's own text (its corrections, kept spellings) stays with the book.
 TRANSCRIBER = re.compile(
-    r"^\s*\[?\s*(original\s+)?transcriber'?\u2019?s'?\s+notes?\b", re.IGNORECASE
+    r"^\s*\[?\s*((original\s+)?transcriber'?\u2019?s'?\s+notes?\b"
+    r"|notes?\s+on\s+this\s+e-?(text|book)\b)",  # "Notes on this etext of Moby Dick:"
+    re.IGNORECASE,
 )
 _SOURCE = re.compile(
     r"\b(prepared|produced|transcribed|scanned|taken|made)\s+from\b|page\s+images"
@@ -71,16 +81,21 @@ EDITION = re.compile(
 _EDITION_TABLE = re.compile(r"\bPG\s+E-?BOOK\s*#", re.IGNORECASE)
 # Notes on the file itself: which encoding it needs, what its readers must set.
 FILE_NOTE = re.compile(
-    r"^\s*\[?\s*this\s+(e-?)?(text|book|file)\s+(uses|includes|is\s+intended|requires"
-    r"|contains\s+characters|was\s+(saved|encoded))",
+    r"^\s*\[?\s*this\s+(e-?)?(text|book|file|work)\s+(uses|includes|is\s+intended|requires"
+    r"|contains\s+(\S+\s+){0,4}characters|was\s+(saved|encoded))",
     re.IGNORECASE,
 )
 # a file note on encodings and readers is the file's, whatever else it says of the text
 _ENCODING = re.compile(
-    r"utf-?8|unicode|latin-?1|iso-?8859|character\s+set|file\s+encoding|text\s+readers?",
+    r"utf-?8|unicode|latin-?1|iso-?8859|character\s+set|file\s+encoding|text\s+readers?"
+    r"|\b[78][-\s]?bit\b",
     re.IGNORECASE,
 )
 _CREDIT = re.compile(r"distributed\s+proof|proofreading\s+team|\bpgdp\.net", re.IGNORECASE)
+# 1990s credits, one volunteer a line: "Scanned by Judy Boss", "Proofread by Christy Phillips"
+_CREDIT_LINE = re.compile(
+    r"\b(scanned|proof-?read|re-?proofed|typed|submitted)\s+(\w+\s+)?by\b", re.IGNORECASE
+)
 _LONGEST_NOTE = 120  # lines a bracketed note may span before it is taken for the book's text
 _HEADING = 45  # characters of a heading line ("Transcriber's Note:") that heads a note
 # Lines after the book's first one searched for notes inside the front matter: a title page,
@@ -112,6 +127,9 @@ def skip_notes(lines: list[str], i: int) -> tuple[int, list[str]]:
             return i, removed
         end = _note_end(lines, i)
         paragraph = [line for line in lines[i:end] if line.strip()]
+        if removed and not any(c.isalnum() for c in "".join(paragraph)):
+            i = end  # a "***" between two notes
+            continue
         if not is_note(paragraph):
             return i, removed
         removed.append(_shown(paragraph))
@@ -140,6 +158,26 @@ def front_notes(lines: list[str], first: int, stop: int) -> list[tuple[int, int,
     return found
 
 
+def bottom_notes(lines: list[str], last: int, floor: int) -> tuple[int, list[str]]:
+    """Production notes that end the text just above the end marker ("Produced by ... for
+    Project Gutenberg", "This etext was prepared from images ..."): the new last line and the
+    first line of each note, top to bottom. Like a note inside the front matter, one must also
+    speak of the ebook; a note on the book's own text stays (see `is_note`)."""
+    removed: list[str] = []
+    while last >= floor:
+        start = last
+        while start > floor and lines[start - 1].strip():
+            start -= 1
+        paragraph = [line for line in lines[start : last + 1] if line.strip()]
+        if not is_note(paragraph) or not _EBOOK_WORDS.search(" ".join(paragraph)):
+            break
+        removed.insert(0, _shown(paragraph))
+        last = start - 1
+        while last >= floor and not lines[last].strip():
+            last -= 1
+    return last, removed
+
+
 def _shown(paragraph: list[str]) -> str:
     """The note's first line for the summary; a heading with what it heads."""
     shown = paragraph[0].strip()
@@ -164,6 +202,14 @@ def _note_end(lines: list[str], i: int) -> int:
             depth += sum(line.count("[") - line.count("]") for line in lines[stop:after])
             stop = after
         return stop if depth <= 0 else end
+    if TITLE.match(first):
+        nxt = end
+        while nxt < len(lines) and not lines[nxt].strip():
+            nxt += 1
+        by_line = nxt < len(lines) and lines[nxt].strip().lower().startswith("by ")
+        return (
+            _paragraph_end(lines, nxt) if by_line and _paragraph_end(lines, nxt) == nxt + 1 else end
+        )
     heading = TRANSCRIBER.match(first) or EDITION.match(first)
     if end == i + 1 and heading and len(first) < _HEADING:
         nxt = end
@@ -191,6 +237,8 @@ def is_note(paragraph: list[str]) -> bool:
     if NOTES.match(paragraph[0]) or EDITION.match(paragraph[0]):
         return True
     if _EDITION_TABLE.search(paragraph[0]):
+        return True
+    if sum(1 for line in paragraph if _CREDIT_LINE.search(line)) >= 2:
         return True
     # a credit without "Produced by": "Jonathan Ingram, Graham Smith and the PG Online
     # Distributed Proofreading Team."
