@@ -33,6 +33,7 @@ import_tensorflow()
 
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402
+from bench_quality import bench_quality, default_budget  # noqa: E402
 from bench_report import SECTIONS, format_table  # noqa: E402
 from chargen.runtime import resolve_shards, tune_xla_for_training  # noqa: E402
 
@@ -131,7 +132,7 @@ def bench_train(prepared: Any, config: Any, steps: int, repeats: int) -> dict[st
     """Best of `repeats` rounds; every variant runs once per round so load hits all alike."""
     import keras
 
-    ids = _ids(prepared, "train")
+    ids = base.split_ids(prepared, "train")
     vocab = len(prepared.vocab)
     keras.utils.set_random_seed(0)
     variants: dict[str, Any] = {
@@ -141,7 +142,7 @@ def bench_train(prepared: Any, config: Any, steps: int, repeats: int) -> dict[st
         "tutorial": base.tutorial_model(vocab),
     }
     if base.torch_available():
-        variants["torch"] = _torch_model(vocab, config)
+        variants["torch"] = base.torch_config_model(vocab, config)
     best: dict[str, float] = {}
     for rnd in range(repeats + 1):  # round 0 warms up (tracing, XLA compilation)
         for name, model in variants.items():
@@ -149,7 +150,7 @@ def bench_train(prepared: Any, config: Any, steps: int, repeats: int) -> dict[st
             if name == "tutorial":
                 cps = base.tutorial_train(model, ids, vocab, steps=n, seconds=None, seed=rnd)
             elif name == "torch":
-                cps = _torch_train(model, ids, config, steps=n, seconds=None, seed=rnd)
+                cps = base.torch_config_train(model, ids, config, steps=n, seconds=None, seed=rnd)
             else:
                 cps = chargen_train(model, prepared, config, n, epoch=rnd)
             if rnd:
@@ -183,7 +184,7 @@ def bench_sample(
     from chargen.generation.strategy import Strategy
 
     vocab = len(prepared.vocab)
-    ids = _ids(prepared, "val")
+    ids = base.split_ids(prepared, "val")
     tutorial = base.tutorial_model(vocab)
     base.tutorial_sample(tutorial, ids[:100], vocab, 2)  # warm-up
     model = chargen_model(prepared, config)
@@ -245,7 +246,7 @@ def bench_sample_threads(
 
     arrays = _numpy_arrays(chargen_model(prepared, config), config)
     sampler = NumpySampler(arrays, prepared.vocab, cell=config.cell)
-    seed_text = prepared.vocab.decode(_ids(prepared, "val")[:100])
+    seed_text = prepared.vocab.decode(base.split_ids(prepared, "val")[:100])
     rates: dict[str, float] = {}
     for load in ("idle", "busy_core"):
         spinner = (
@@ -358,7 +359,7 @@ def bench_cli_sample(
         check=True, env=env, capture_output=True,
     )  # fmt: skip
     out: dict[str, Any] = {"length": length}
-    seed = prepared.vocab.decode(_ids(prepared, "val")[:20])
+    seed = prepared.vocab.decode(base.split_ids(prepared, "val")[:20])
     for backend in ("numpy", "tensorflow"):
         cmd = [*cli, "sample", "--run", str(run), "--seed", seed, "--length", str(length),
                "--backend", backend, "--rng-seed", "1"]  # fmt: skip
@@ -374,45 +375,6 @@ def bench_cli_sample(
                 raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}")
             total = min(total, time.perf_counter() - start)
         out[backend] = {"first_char_s": first, "end_to_end_s": total}
-    return out
-
-
-def bench_quality(
-    prepared: Any, config: Any, budget: float, work: Path | None = None
-) -> dict[str, Any]:
-    """Validation bits per character after `budget` seconds of training each: `chargen
-    train --max-time` (its budget schedule included), the tutorial, the same LSTM in PyTorch,
-    a nanoGPT-style transformer (bench_transformer) and the n-gram of `chargen baseline`."""
-    import bench_transformer as gpt
-    from chargen.runs.rundir import create_run_dir
-    from chargen.tools.baseline import run_baseline
-    from chargen.train.run import train
-
-    ids, val = _ids(prepared, "train"), _ids(prepared, "val")
-    vocab = len(prepared.vocab)
-    scratch = Path(tempfile.mkdtemp(prefix="quality-", dir=work))
-    timed = config.replace(max_time=budget, epochs=100_000, rng_seed=0)
-    result = train(timed, prepared, create_run_dir(scratch / "runs", scratch / "run", "q"))
-    last = result.history[-1]
-    bpc = {"chargen": last.val_bpc}
-    out: dict[str, Any] = {
-        "budget_s": budget,
-        "val_bpc": bpc,
-        "chargen": {"steps": last.step, "final_learning_rate": last.learning_rate},
-    }
-    tutorial = base.tutorial_model(vocab)
-    base.tutorial_train(tutorial, ids, vocab, steps=None, seconds=budget, seed=0)
-    bpc["tutorial"] = base.tutorial_bpc(tutorial, val, vocab, positions=5000, seed=1)
-    if base.torch_available():
-        torch_model = _torch_model(vocab, config)
-        _torch_train(torch_model, ids, config, steps=None, seconds=budget, seed=0)
-        bpc["torch"] = base.torch_bpc(torch_model, val, seq_len=config.seq_len, batch=256)
-    cfg = gpt.CPU if len(val) > gpt.CPU.block + 1 else gpt.GPTConfig(block=8, batch=4)
-    model = gpt.transformer_model(vocab, cfg)
-    out["transformer"] = gpt.transformer_train(model, ids, cfg, seconds=budget)
-    bpc["transformer"] = gpt.transformer_bpc(model, val, cfg)
-    for order in (5, 7):
-        bpc[f"ngram_{order}"] = run_baseline(prepared.path, order, vocab).val_bpc
     return out
 
 
@@ -438,40 +400,12 @@ def bench_gpu(prepared: Any, steps: int) -> dict[str, Any]:
     }
 
 
-def _torch_model(vocab: int, config: Any) -> Any:
-    """chargen's `config` model written plainly in PyTorch."""
-    return base.torch_model(
-        vocab, config.embedding_dim, config.units, config.layers, config.dropout
-    )
-
-
-def _torch_train(
-    model: Any, ids: Any, config: Any, *, steps: int | None, seconds: float | None, seed: int
-) -> float:
-    """The PyTorch baseline trained with the config's sequence, batch, learning rate and clip."""
-    return base.torch_train(
-        model,
-        ids,
-        seq_len=config.seq_len,
-        batch=config.batch_size,
-        learning_rate=config.learning_rate,
-        clip_norm=config.clip_norm,
-        steps=steps,
-        seconds=seconds,
-        seed=seed,
-    )
-
-
-def _ids(prepared: Any, split: str) -> Any:
-    from chargen.data.prepared import read_ids
-
-    return read_ids(prepared.path, split)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--budget", type=float, help="seconds of training per model (quality)")
+    parser.add_argument(
+        "--budget", type=float, help="seconds of training per model (quality; 600, 300 on a GPU)"
+    )
     parser.add_argument("--corpus-mb", type=int, help="synthetic corpus size for prepare")
     parser.add_argument(
         "--corpus", type=Path, default=SHAKESPEARE, help="text for train/sample/quality/gpu"
@@ -481,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, help="scratch space (default: a temp dir)")
     args = parser.parse_args(argv)
     quick = args.quick
-    budget = args.budget if args.budget is not None else (20.0 if quick else 600.0)
+    # None: the quality section's default for the machine (ten minutes, five on a GPU)
+    budget = args.budget if args.budget is not None else (20.0 if quick else None)
     corpus_mb = args.corpus_mb or (64 if quick else 1024)
     sections = [s for s in args.sections.split(",") if s]
     unknown = set(sections) - set(SECTIONS)
@@ -517,7 +452,7 @@ def run(
     work: Path,
     *,
     quick: bool,
-    budget: float,
+    budget: float | None,
     corpus_mb: int,
     corpus: Path = SHAKESPEARE,
 ) -> dict[str, Any]:
@@ -549,7 +484,15 @@ def run(
             prepared, config, 512 if quick else 2048
         )
     if "quality" in sections:
-        results["quality"] = bench_quality(prepared, config, budget, work)
+        gpu = bool(tf.config.list_physical_devices("GPU"))
+        results["quality"] = bench_quality(
+            prepared,
+            load_config("gpu") if gpu else config,
+            budget or default_budget(gpu),
+            work,
+            gpu=gpu,
+        )
+        results["quality"]["config"] = "gpu" if gpu else "default"
     big = work / "big.h5"
     if "prepare" in sections:
         synthetic = work / f"synthetic-{corpus_mb}mb.txt"

@@ -181,3 +181,32 @@ def torch_bpc(model: Any, ids: Ids, *, seq_len: int, batch: int) -> float:
             total += float(loss)
             count += chunk[:, 1:].numel()
     return total / count / math.log(2)
+
+
+# --- shared by the sections ---------------------------------------------------------------------
+def split_ids(prepared: Any, split: str) -> Ids:
+    from chargen.data.prepared import read_ids
+
+    return read_ids(prepared.path, split)
+
+
+def torch_config_model(vocab: int, config: Any) -> Any:
+    """chargen's `config` model written plainly in PyTorch."""
+    return torch_model(vocab, config.embedding_dim, config.units, config.layers, config.dropout)
+
+
+def torch_config_train(
+    model: Any, ids: Ids, config: Any, *, steps: int | None, seconds: float | None, seed: int
+) -> float:
+    """The PyTorch baseline trained with the config's sequence, batch, learning rate and clip."""
+    return torch_train(
+        model,
+        ids,
+        seq_len=config.seq_len,
+        batch=config.batch_size,
+        learning_rate=config.learning_rate,
+        clip_norm=config.clip_norm,
+        steps=steps,
+        seconds=seconds,
+        seed=seed,
+    )

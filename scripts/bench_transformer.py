@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,9 +69,18 @@ def _windows(ids: Ids, block: int, batch: int, rng: np.random.Generator) -> tupl
 
 
 def transformer_train(
-    model: Any, ids: Ids, cfg: GPTConfig, *, seconds: float, seed: int = 0
+    model: Any,
+    ids: Ids,
+    cfg: GPTConfig,
+    *,
+    seconds: float,
+    seed: int = 0,
+    every: float | None = None,
+    score: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
-    """Train for `seconds` of wall time; the schedule follows the fraction of time spent."""
+    """Train for `seconds` of wall time; the schedule follows the fraction of time spent.
+    With `score`, a curve point every `every` seconds and at the end, scored with the clock
+    stopped."""
     import keras
     import tensorflow as tf
 
@@ -90,8 +100,14 @@ def transformer_train(
 
     rng = np.random.default_rng(seed)
     step(*_windows(ids, cfg.block, cfg.batch, rng))  # compile outside the budget's clock
-    start, steps = time.perf_counter(), 0
+    start, steps, curve = time.perf_counter(), 0, []
+    mark = every if score is not None and every else math.inf
     while (used := (time.perf_counter() - start) / seconds) < 1.0:
+        if used * seconds >= mark:
+            paused = time.perf_counter()
+            curve.append([mark, score()])  # type: ignore[misc]
+            start += time.perf_counter() - paused
+            mark += every  # type: ignore[operator]
         if used < cfg.warmup_fraction:
             scale = used / cfg.warmup_fraction
         else:
@@ -100,7 +116,13 @@ def transformer_train(
         optimizer.learning_rate.assign(cfg.learning_rate * scale)
         step(*_windows(ids, cfg.block, cfg.batch, rng))
         steps += 1
-    return {"steps": steps, "chars_per_s": steps * cfg.batch * cfg.block / seconds}
+    if score is not None:
+        curve.append([seconds, score()])
+    return {
+        "steps": steps,
+        "chars_per_s": steps * cfg.batch * cfg.block / seconds,
+        "curve": curve,
+    }
 
 
 def transformer_bpc(model: Any, ids: Ids, cfg: GPTConfig, *, batches: int = 50) -> float:

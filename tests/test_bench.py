@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import bench  # noqa: E402
 import bench_baselines as base  # noqa: E402
 import bench_system as system  # noqa: E402
+from bench_report import quality_table  # noqa: E402
 from chargen import runtime  # noqa: E402
 from tests.conftest import shipped  # noqa: E402
 
@@ -209,8 +210,26 @@ def test_sample_child_gets_the_xla_options_the_bench_started_with(
 
 @pytest.mark.slow
 def test_bench_quality_scores_every_system(prepared, tiny_config, tmp_path: Path) -> None:
-    out = bench.bench_quality(prepared, tiny_config, budget=2.0, work=tmp_path)
+    out = bench.bench_quality(prepared, tiny_config, budget=2.0, work=tmp_path, every=1.0)
     expected = {"chargen", "tutorial", "transformer", "ngram_5", "ngram_7"}
     assert expected <= set(out["val_bpc"])
     assert all(0 < v < 10 for v in out["val_bpc"].values())
     assert out["transformer"]["steps"] > 0 and out["chargen"]["steps"] > 0
+    for name, bits in out["val_bpc"].items():
+        assert out["val_nats"][name] == pytest.approx(bits * 0.6931471805599453)
+    curves = out["curves"]
+    # one point per second of budget, the last one the figure the table quotes
+    assert [t for t, _ in curves["tutorial"]] == pytest.approx([1.0, 2.0])
+    assert [t for t, _ in curves["transformer"]] == pytest.approx([1.0, 2.0])
+    for name in ("chargen", "tutorial", "transformer"):
+        assert curves[name][-1][1] == out["val_bpc"][name]
+        assert all(0 < b < 10 for _, b in curves[name])
+    seconds = [t for t, _ in curves["chargen"]]
+    assert seconds == sorted(seconds) and seconds[0] > 0
+    table = "\n".join(quality_table(out))
+    assert "val nats" in table and "transformer" in table and "@2" in table
+
+
+def test_quality_budget_is_ten_minutes_on_a_cpu_and_five_on_a_gpu() -> None:
+    assert bench.default_budget(False) == 600.0
+    assert bench.default_budget(True) == 300.0
