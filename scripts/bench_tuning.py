@@ -7,6 +7,14 @@ minute is then the first figure at the characters the second buys in the budget.
         --chars 2000000 --variant base= --variant b32=batch_size=32 \\
         --variant wide=units=384,dropout=0
 
+With `--budget SECONDS` each variant trains for that wall time instead (its `--max-time`, so a
+budget schedule applies): equal time, as a user trains, but only on a quiet machine. Schedules
+compare that way:
+
+    python scripts/bench_tuning.py --corpus ../shared/corpora/tinyshakespeare.txt --budget 600 \
+        --variant constant=lr_schedule=constant --variant anneal=lr_schedule=anneal \
+        --variant cosine=lr_schedule=cosine
+
 With `--rate-steps N` each variant is not trained but timed: chars/s over N steps after a
 warm-up, as `make bench` measures the preset.
 """
@@ -48,11 +56,23 @@ def rate(prepared: object, config: object, args: argparse.Namespace) -> dict[str
     return {"rate_chars_per_s": bench.default_rate(prepared, config, args.rate_steps)}
 
 
+def budgeted(base: Any, overrides: dict[str, Any], args: argparse.Namespace) -> Any:
+    """The variant with its budget: `--budget` seconds, or the steps that make `--chars`."""
+    if args.budget:
+        return dataclasses.replace(base, **overrides, max_time=args.budget)
+    shape = dataclasses.replace(base, **{**overrides, "lr_schedule": "constant"})
+    steps = max(1, args.chars // (shape.batch_size * shape.seq_len))
+    return dataclasses.replace(base, **overrides, max_steps=steps)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--config", default="default", help="preset name or TOML path")
     parser.add_argument("--chars", type=int, default=2_000_000, help="training characters each")
+    parser.add_argument(
+        "--budget", type=float, help="seconds of wall time each, instead of --chars"
+    )
     parser.add_argument("--variant", action="append", default=[], help="name=key=value,...")
     parser.add_argument("--out", type=Path, help="JSON lines, one per finished variant")
     parser.add_argument(
@@ -74,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ).prepared
     base = dataclasses.replace(load_config(args.config), rng_seed=0, epochs=10_000)
     for name, overrides in map(parse_variant, args.variant or ["base="]):
-        shape = dataclasses.replace(base, **{**overrides, "lr_schedule": "constant"})
-        steps = max(1, args.chars // (shape.batch_size * shape.seq_len))
-        config = dataclasses.replace(base, **overrides, max_steps=steps)
+        config = budgeted(base, overrides, args)
         if args.rate_steps:
             row = {"variant": name, "overrides": overrides, **rate(prepared, config, args)}
             print(json.dumps(row), flush=True)

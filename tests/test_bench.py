@@ -233,3 +233,19 @@ def test_bench_quality_scores_every_system(prepared, tiny_config, tmp_path: Path
 def test_quality_budget_is_ten_minutes_on_a_cpu_and_five_on_a_gpu() -> None:
     assert bench.default_budget(False) == 600.0
     assert bench.default_budget(True) == 300.0
+
+
+def test_tuning_variants_get_equal_characters_or_equal_time() -> None:
+    import argparse
+
+    import bench_tuning as tuning
+    from chargen.config import load_config
+
+    name, overrides = tuning.parse_variant("b32=batch_size=32,lr_schedule=cosine")
+    assert (name, overrides) == ("b32", {"batch_size": 32, "lr_schedule": "cosine"})
+    base = load_config("default")
+    chars = argparse.Namespace(budget=None, chars=640_000)
+    assert tuning.budgeted(base, overrides, chars).max_steps == 640_000 // (32 * 100)
+    assert tuning.budgeted(base, {}, chars).max_steps == 640_000 // (64 * 100)
+    timed = tuning.budgeted(base, overrides, argparse.Namespace(budget=60.0, chars=1))
+    assert (timed.max_time, timed.max_steps, timed.batch_size) == (60.0, None, 32)
