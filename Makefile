@@ -36,11 +36,15 @@ lint: install
 	$(VENV)/bin/ruff check src tests scripts
 
 # The linters first: CI (.ci/run) calls exactly `make test`.
+# pytest-xdist: one worker per core; whole files per worker, so a module's shared model is
+# trained once
+PYTEST := $(PY) -m pytest -q -n auto --dist loadfile
+
 test: lint
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 test-fast: lint
-	$(PY) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 smoke: install
 	PATH="$(VENV)/bin:$$PATH" bash scripts/ci_smoke.sh
