@@ -179,6 +179,7 @@ def bench_sample(
     all of them one after the other: a burst of load on a shared machine, which can halve one
     sub-second run, then hits every figure alike instead of deciding a ratio.
     """
+    from chargen.generation.backend import sample_threads
     from chargen.generation.numpy_sampler import NumpySampler
     from chargen.generation.sampler import Sampler
     from chargen.generation.strategy import Strategy
@@ -190,7 +191,7 @@ def bench_sample(
     model = chargen_model(prepared, config)
     sampler = Sampler(model, prepared.vocab)
     arrays = _numpy_arrays(model, config)
-    numpy_sampler = NumpySampler(arrays, prepared.vocab, cell=config.cell)
+    numpy_sampler = NumpySampler(arrays, prepared.vocab, cell=config.cell, threads=sample_threads())
     seed_text = prepared.vocab.decode(ids[:100])
     runs = {
         "naive_tutorial": (
@@ -209,10 +210,12 @@ def bench_sample(
             n * (length // 4),
             lambda n=n: numpy_sampler.generate(seed_text, length // 4, Strategy(), num_samples=n),
         )
-    # the bound is the faster of one BLAS thread (what the numpy sampler uses) and the
-    # library's default pool, so a cap that only suits this machine cannot flatter the ratio
+    # the bound is the fastest of one BLAS thread, the library's default pool, and the
+    # samples split over one thread per core as the numpy sampler steps them, so a way of
+    # threading that only suits this machine cannot flatter the ratio
     runs["matmul_1thread_64"] = (64 * 200, lambda: _step_products(arrays, 64, 200, threads=1))
     runs["matmul_pool_64"] = (64 * 200, lambda: _step_products(arrays, 64, 200))
+    runs["matmul_split_64"] = (64 * 200, lambda: _split_products(arrays, 64, 200))
     best = dict.fromkeys(runs, math.inf)
     for _ in range(rounds):
         for name, (_, run) in runs.items():
@@ -220,7 +223,9 @@ def bench_sample(
             run()
             best[name] = min(best[name], time.perf_counter() - start)
     rates = {name: chars / best[name] for name, (chars, _) in runs.items()}
-    rates["matmul_bound_64"] = max(rates["matmul_1thread_64"], rates["matmul_pool_64"])
+    rates["matmul_bound_64"] = max(
+        rates["matmul_1thread_64"], rates["matmul_pool_64"], rates["matmul_split_64"]
+    )
     return {
         "chars_per_s": rates,
         "length": length,
@@ -238,9 +243,12 @@ def bench_sample(
 def bench_sample_threads(
     prepared: Any, config: Any, length: int, rounds: int = 3
 ) -> dict[str, Any]:
-    """The numpy sampler with one BLAS thread (its default) against the BLAS library's own
-    pool, 1 and 64 samples, on an idle machine and beside one process that keeps a core busy
-    (parallel jobs, a shared CI runner): the measurement behind CHARGEN_SAMPLE_THREADS=1."""
+    """The numpy sampler's threads: one per physical core, each stepping its share of the
+    samples with one BLAS thread (its default), against one thread with one BLAS thread and
+    one thread on the BLAS library's own pool; 1 and 64 samples, on an idle machine and beside
+    one process that keeps a core busy (parallel jobs, a shared CI runner): the measurement
+    behind CHARGEN_SAMPLE_THREADS."""
+    from chargen.generation.backend import sample_threads
     from chargen.generation.numpy_sampler import NumpySampler
     from chargen.generation.strategy import Strategy
 
@@ -248,6 +256,7 @@ def bench_sample_threads(
     sampler = NumpySampler(arrays, prepared.vocab, cell=config.cell)
     seed_text = prepared.vocab.decode(base.split_ids(prepared, "val")[:100])
     rates: dict[str, float] = {}
+    ways = ((sample_threads(), "threads"), (1, "1thread"), (None, "pool"))
     for load in ("idle", "busy_core"):
         spinner = (
             subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -255,7 +264,7 @@ def bench_sample_threads(
             else None
         )
         try:
-            for threads, name in ((1, "1thread"), (None, "pool")):
+            for threads, name in ways:
                 sampler.threads = threads
                 for n in (1, 64):
                     steps = length if n == 1 else length // 8
@@ -270,10 +279,13 @@ def bench_sample_threads(
                 spinner.kill()
                 spinner.wait()
     return {
+        "threads": sample_threads(),
         "chars_per_s": rates,
         "ratios": {
-            f"{load}_1thread_vs_pool_{n}": rates[f"{load}_1thread_{n}"] / rates[f"{load}_pool_{n}"]
+            f"{load}_threads_vs_{other}_{n}": rates[f"{load}_threads_{n}"]
+            / rates[f"{load}_{other}_{n}"]
             for load in ("idle", "busy_core")
+            for other in ("1thread", "pool")
             for n in (1, 64)
         },
     }
@@ -329,6 +341,21 @@ def _step_products(
     limit = threadpool_limits(threads, user_api="blas") if threads else contextlib.nullcontext()
     with limit:
         _products(arrays, batch, steps)
+
+
+def _split_products(arrays: dict[str, Any], batch: int, steps: int) -> None:
+    """The products of _step_products with the batch split over one thread per physical
+    core, each with one BLAS thread: how the numpy sampler's threads step their samples."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    from chargen.runtime import physical_cores
+
+    parts = max(1, min(physical_cores(), batch))
+    shares = [batch * (k + 1) // parts - batch * k // parts for k in range(parts)]
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(parts) as pool:
+        list(pool.map(lambda share: _products(arrays, share, steps), shares))
 
 
 def _products(arrays: dict[str, Any], batch: int, steps: int) -> None:

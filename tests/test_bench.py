@@ -82,10 +82,12 @@ def test_bench_train_and_sample_report_ratios(prepared, tiny_config) -> None:
     sample = bench.bench_sample(prepared, tiny_config, length=64, naive_length=2)
     assert set(sample["chars_per_s"]) == {
         "naive_tutorial", "chargen_1", "chargen_64", "numpy_1", "numpy_64",
-        "matmul_1thread_64", "matmul_pool_64", "matmul_bound_64",
+        "matmul_1thread_64", "matmul_pool_64", "matmul_split_64", "matmul_bound_64",
     }  # fmt: skip
     rates = sample["chars_per_s"]
-    assert rates["matmul_bound_64"] == max(rates["matmul_1thread_64"], rates["matmul_pool_64"])
+    assert rates["matmul_bound_64"] == max(
+        rates["matmul_1thread_64"], rates["matmul_pool_64"], rates["matmul_split_64"]
+    )
     assert 0 < sample["ratios"]["numpy_64_vs_matmul_bound"]
     assert all(v > 0 for v in sample["chars_per_s"].values())
     tanh = bench.bench_tanh(tiny_config)
@@ -93,10 +95,11 @@ def test_bench_train_and_sample_report_ratios(prepared, tiny_config) -> None:
     assert tanh["tanh_ns_per_element"] > 0
     threads = bench.bench_sample_threads(prepared, tiny_config, length=16, rounds=1)
     assert set(threads["chars_per_s"]) == {
-        f"{load}_{name}_{n}" for load in ("idle", "busy_core") for name in ("1thread", "pool")
-        for n in (1, 64)
+        f"{load}_{name}_{n}" for load in ("idle", "busy_core")
+        for name in ("threads", "1thread", "pool") for n in (1, 64)
     }  # fmt: skip
-    assert all(v > 0 for v in threads["ratios"].values()) and len(threads["ratios"]) == 4
+    assert all(v > 0 for v in threads["ratios"].values()) and len(threads["ratios"]) == 8
+    assert threads["threads"] >= 1
 
 
 @pytest.mark.slow

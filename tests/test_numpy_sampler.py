@@ -243,8 +243,8 @@ def test_blas_threads_are_capped_while_a_stream_runs(trained_run) -> None:
     numpy_sampler, _ = _trained_samplers(trained_run)
     blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
     before = [p["num_threads"] for p in blas]
-    assert numpy_sampler.threads == 1
-    stream = numpy_sampler.stream("Alice", 100, Strategy(temperature=0))
+    numpy_sampler.threads = 2
+    stream = numpy_sampler.stream("Alice", 100, Strategy(temperature=0), num_samples=32)
     next(stream)
     inside = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     assert blas and inside == [1] * len(blas)
@@ -257,7 +257,28 @@ def test_blas_threads_are_capped_while_a_stream_runs(trained_run) -> None:
     assert free == numpy_sampler.generate("Alice", 100, Strategy(temperature=0.8), rng_seed=3)
 
 
-@pytest.mark.parametrize(("raw", "threads"), [("", 1), ("1", 1), ("3", 3), ("0", None)])
+def test_threads_step_shares_of_the_samples_and_the_text_stays_the_same(trained_run) -> None:
+    numpy_sampler, _ = _trained_samplers(trained_run)
+    numpy_sampler.threads = 3
+    # at least MIN_GROUP_ROWS samples a thread, the shares in order and covering every sample
+    assert numpy_sampler.groups(31) == [range(0, 31)]
+    assert numpy_sampler.groups(32) == [range(0, 16), range(16, 32)]
+    assert numpy_sampler.groups(50) == [range(0, 16), range(16, 33), range(33, 50)]
+    assert numpy_sampler.groups(100) == [range(0, 33), range(33, 66), range(66, 100)]
+    strategy = Strategy(temperature=0.8, top_k=20)
+    texts = {}
+    for threads in (None, 1, 3):
+        numpy_sampler.threads = threads
+        texts[threads] = numpy_sampler.generate("Alice", 150, strategy, num_samples=24, rng_seed=4)
+    assert texts[None] == texts[1] == texts[3]
+    assert len(set(texts[3])) == 24 and all(len(t) == 150 for t in texts[3])
+    # sample i is the same text with other samples beside it
+    numpy_sampler.threads = 3
+    alone = numpy_sampler.generate("Alice", 150, strategy, num_samples=1, rng_seed=4)
+    assert alone[0] == texts[3][0]
+
+
+@pytest.mark.parametrize(("raw", "threads"), [("1", 1), ("3", 3), ("0", None)])
 def test_sample_threads_from_the_environment(
     raw: str, threads: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,6 +286,14 @@ def test_sample_threads_from_the_environment(
 
     monkeypatch.setenv("CHARGEN_SAMPLE_THREADS", raw)
     assert sample_threads() == threads
+
+
+def test_sample_threads_default_to_one_per_physical_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chargen.generation.backend import sample_threads
+    from chargen.runtime import physical_cores
+
+    monkeypatch.delenv("CHARGEN_SAMPLE_THREADS", raising=False)
+    assert sample_threads() == physical_cores() >= 1
 
 
 def test_bad_sample_threads_is_a_one_line_error(

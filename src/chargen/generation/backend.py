@@ -1,4 +1,4 @@
-"""Which sampler `chargen sample` runs and with how many BLAS threads: machine settings read
+"""Which sampler `chargen sample` runs and on how many threads: machine settings read
 from the environment and the driver's device list, without importing TensorFlow."""
 
 from __future__ import annotations
@@ -9,20 +9,23 @@ from pathlib import Path
 from chargen.errors import ConfigError
 
 SAMPLE_BACKENDS = ("auto", "numpy", "tensorflow")
-# CHARGEN_SAMPLE_THREADS: BLAS threads of the numpy sampler (0: the BLAS library's default)
-SAMPLE_THREADS_DEFAULT = 1
+# CHARGEN_SAMPLE_THREADS: threads of the numpy sampler, each stepping a share of the samples
+# with one BLAS thread (default: one per physical core; 0: one thread on the BLAS library's pool)
 
 
 def sample_threads() -> int | None:
-    """BLAS threads for the numpy sampler, from CHARGEN_SAMPLE_THREADS (None: BLAS decides).
+    """Threads for the numpy sampler, from CHARGEN_SAMPLE_THREADS (None: one, BLAS decides).
 
-    One by default: a sampling step is a few products too small to split, and a BLAS pool
-    that spin-waits for a busy core (parallel jobs, a CI runner) makes a step several times
-    slower, where one thread keeps its speed (docs/performance.md, The numpy sampler).
+    One per physical core by default, each stepping its own samples with one BLAS thread: a
+    sampling step is a few products too small to split, and a BLAS pool that spin-waits for a
+    busy core (parallel jobs, a CI runner) makes a step several times slower, where threads
+    with samples of their own keep their speed (docs/performance.md, The numpy sampler).
     """
     raw = os.environ.get("CHARGEN_SAMPLE_THREADS", "").strip()
     if not raw:
-        return SAMPLE_THREADS_DEFAULT
+        from chargen.runtime import physical_cores
+
+        return physical_cores()
     if not raw.isdigit():
         raise ConfigError(f"CHARGEN_SAMPLE_THREADS must be a whole number >= 0, got {raw!r}")
     return int(raw) or None

@@ -39,7 +39,7 @@ def load_numpy_sampler(
     run_path: Path | None, runs_root: Path, *, threads: int | None = 1
 ) -> tuple[RunDir, Any]:
     """The run and a numpy sampler over its best weights, checked as load_run_model checks;
-    `threads` BLAS threads while it samples (None: the BLAS library decides)."""
+    `threads` threads step its samples (None: one, on the BLAS library's pool)."""
     from chargen.generation.numpy_sampler import NumpySampler
     from chargen.model.weights import read_arrays, verify_h5
 

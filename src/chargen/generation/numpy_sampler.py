@@ -17,6 +17,7 @@ rounding ties.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -32,13 +33,16 @@ from chargen.generation.strategy import Strategy
 CHUNK = 64
 # Keras' LayerNormalization default
 NORM_EPSILON = 1e-3
+# fewest samples a thread of their own pays for (docs/performance.md, The numpy sampler)
+MIN_GROUP_ROWS = 16
 
 
 class NumpySampler(TextSampler):
     """Same interface as generation.sampler.Sampler: `vocab`, `stream`, `generate`.
 
-    `threads` caps the BLAS threads while a stream runs (backend.sample_threads says why one
-    is the default); None leaves the BLAS library's own setting.
+    `threads` is how many threads step the samples, each a share of them with one BLAS thread
+    (backend.sample_threads says why); None steps them all in one thread on the BLAS library's
+    own pool.
     """
 
     def __init__(
@@ -117,27 +121,57 @@ class NumpySampler(TextSampler):
     def _blas_threads(self) -> AbstractContextManager[Any]:
         if self.threads is None:
             return nullcontext()
-        return threadpool_limits(limits=self.threads, user_api="blas")
+        return threadpool_limits(limits=1, user_api="blas")
+
+    def groups(self, num_samples: int) -> list[range]:
+        """The samples each thread steps: `threads` shares of at least MIN_GROUP_ROWS."""
+        parts = 1 if self.threads is None else min(self.threads, num_samples // MIN_GROUP_ROWS)
+        parts = max(1, parts)
+        bounds = [num_samples * k // parts for k in range(parts + 1)]
+        return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
 
     def _stream(
         self, seed_text: str, length: int, strategy: Strategy, num_samples: int, rng_seed: int
     ) -> Iterator[list[str]]:
-        seed_ids = np.tile(encode_seed(self.vocab, seed_text, length)[None, :], (num_samples, 1))
-        logits, states = self._prime(seed_ids)
+        seed_ids = encode_seed(self.vocab, seed_text, length)[None, :]
+        groups = [_Group(self, rows, strategy, rng_seed) for rows in self.groups(num_samples)]
+        with ThreadPoolExecutor(len(groups)) if len(groups) > 1 else nullcontext() as pool:
+            run = pool.map if pool is not None else map
+            list(run(lambda group: group.prime(seed_ids), groups))
+            done = 0
+            while done < length:
+                take = min(CHUNK, length - done)
+                out = np.concatenate(list(run(_Group.advance, groups, [take] * len(groups))))
+                yield [self.vocab.decode(row) for row in out]
+                done += take
+
+
+class _Group:
+    """Some samples of a stream, stepped together; groups run side by side on threads, since
+    numpy lets go of the GIL in its products and elementwise passes."""
+
+    def __init__(self, sampler: NumpySampler, rows: range, strategy: Strategy, rng_seed: int):
+        self.sampler, self.rows = sampler, rows
         # one generator per sample: sample i is the same text whatever --num-samples
-        rngs = [np.random.default_rng([rng_seed, i]) for i in range(num_samples)]
-        pick = _picker(strategy)
-        done = 0
-        while done < length:
-            take = min(CHUNK, length - done)
-            uniform = np.stack([rng.random(take) for rng in rngs], axis=1)
-            out = np.empty((num_samples, take), np.int64)
-            for t in range(take):
-                ids = pick(logits, uniform[t])
-                out[:, t] = ids
-                logits, states = self.step(ids, states)
-            yield [self.vocab.decode(row) for row in out]
-            done += take
+        self.rngs = [np.random.default_rng([rng_seed, i]) for i in rows]
+        self.pick = _picker(strategy)
+        self.logits: np.ndarray | None = None
+        self.states: list[np.ndarray] = []
+
+    def prime(self, seed_ids: np.ndarray) -> None:
+        self.logits, self.states = self.sampler._prime(np.tile(seed_ids, (len(self.rows), 1)))
+
+    def advance(self, take: int) -> np.ndarray:
+        """The next `take` ids of each sample [rows, take]."""
+        uniform = np.stack([rng.random(take) for rng in self.rngs], axis=1)
+        out = np.empty((len(self.rows), take), np.int64)
+        logits, states = self.logits, self.states
+        for t in range(take):
+            ids = self.pick(logits, uniform[t])
+            out[:, t] = ids
+            logits, states = self.sampler.step(ids, states)
+        self.logits, self.states = logits, states
+        return out
 
 
 def _layout(
