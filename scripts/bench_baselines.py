@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -137,8 +138,10 @@ def torch_train(
     steps: int | None,
     seconds: float | None,
     seed: int,
+    lr_at: Callable[[float], float] | None = None,
 ) -> float:
-    """Adam + global-norm clipping, many-to-many loss; returns predicted characters per second."""
+    """Adam + global-norm clipping, many-to-many loss; returns predicted characters per second.
+    `lr_at(seconds into this call)` sets the rate before each step, for a budget's schedule."""
     import torch
 
     torch.manual_seed(seed)
@@ -154,6 +157,9 @@ def torch_train(
         seconds is None or time.perf_counter() - start < seconds
     ):
         x, y = torch_windows(ids, seq_len, batch, rng)
+        if lr_at is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(time.perf_counter() - start)
         opt.zero_grad()
         loss = loss_fn(model(x).reshape(-1, model.logits.out_features), y.reshape(-1))
         loss.backward()
@@ -196,7 +202,14 @@ def torch_config_model(vocab: int, config: Any) -> Any:
 
 
 def torch_config_train(
-    model: Any, ids: Ids, config: Any, *, steps: int | None, seconds: float | None, seed: int
+    model: Any,
+    ids: Ids,
+    config: Any,
+    *,
+    steps: int | None,
+    seconds: float | None,
+    seed: int,
+    lr_at: Callable[[float], float] | None = None,
 ) -> float:
     """The PyTorch baseline trained with the config's sequence, batch, learning rate and clip."""
     return torch_train(
@@ -209,4 +222,5 @@ def torch_config_train(
         steps=steps,
         seconds=seconds,
         seed=seed,
+        lr_at=lr_at,
     )

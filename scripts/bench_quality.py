@@ -2,10 +2,10 @@
 
 Each system trains for the same budget on the same split (tiny Shakespeare, its last 10% held
 out, as nanoGPT splits it): `chargen train --max-time` with its budget schedule, the tutorial,
-the same LSTM in PyTorch (when installed), a nanoGPT-style transformer (bench_transformer) and
-the n-grams of `chargen baseline`. The budget is ten minutes on a CPU and five on a GPU, where
-the `gpu` preset and nanoGPT's GPU transformer replace the CPU ones, as the published recipes
-for each kind of machine differ.
+the same LSTM in PyTorch on that schedule (when installed), a nanoGPT-style transformer
+(bench_transformer) and the n-grams of `chargen baseline`. The budget is ten minutes on a CPU
+and five on a GPU, where the `gpu` preset and nanoGPT's GPU transformer replace the CPU ones,
+as the published recipes for each kind of machine differ.
 
 Every curve point is scored with the clock stopped, so scoring never eats a system's budget;
 chargen's points are its own evaluations (one per epoch), whose time `--max-time` does count,
@@ -60,7 +60,13 @@ def bench_quality(
         net = base.torch_config_model(vocab, config)
         curves["torch"] = _chunked(
             lambda s, seed: base.torch_config_train(
-                net, ids, config, steps=None, seconds=s, seed=seed
+                net,
+                ids,
+                config,
+                steps=None,
+                seconds=s,
+                seed=seed,
+                lr_at=_budget_lr(config, budget, offset=seed * every),  # seed: piece number
             ),
             lambda: base.torch_bpc(net, val, seq_len=config.seq_len, batch=256),
             budget,
@@ -109,12 +115,22 @@ def _chargen(
     return {"steps": last.step, "final_learning_rate": last.learning_rate}, curve
 
 
+def _budget_lr(config: Any, budget: float, *, offset: float) -> Callable[[float], float]:
+    """chargen's rate under `--max-time budget` (its schedule, `anneal` by default), for a
+    piece of training that starts `offset` seconds into the budget: the PyTorch model trains
+    on the same schedule, so the two differ only in their implementations."""
+    from chargen.train.controls import Progress, learning_rate
+
+    timed = config.replace(max_time=budget)
+    return lambda seconds: learning_rate(timed, Progress(), (offset + seconds) / budget)
+
+
 def _chunked(
     train: Callable[[float, int], Any], score: Callable[[], float], budget: float, every: float
 ) -> list[list[float]]:
     """Train in `every`-second pieces (each with its own data seed, so no piece repeats the
-    last one's windows), scoring after each: for systems whose rate does not follow the
-    budget, so pieces train exactly as one run would."""
+    last one's windows), scoring after each; `train(seconds, piece)` gets the piece's number,
+    so a budget's schedule can go on where the last piece stopped."""
     curve, spent, piece = [], 0.0, 0
     while spent < budget - 1e-6:
         seconds = min(every, budget - spent)

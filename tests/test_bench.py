@@ -233,6 +233,22 @@ def test_bench_quality_scores_every_system(prepared, tiny_config, tmp_path: Path
     assert "val nats" in table and "transformer" in table and "@2" in table
 
 
+def test_pytorch_quality_baseline_follows_chargens_budget_schedule(tiny_config) -> None:
+    import bench_quality
+
+    config = tiny_config.replace(learning_rate=0.01)
+    # pieces of 10 s in a 100 s budget: the third starts 20 s in, the last ends at the budget
+    third = bench_quality._budget_lr(config, 100.0, offset=20.0)
+    last = bench_quality._budget_lr(config, 100.0, offset=90.0)
+    assert third(0.0) == pytest.approx(0.01)  # anneal holds the rate for 80% of the budget
+    assert last(0.0) == pytest.approx(0.01 * (0.1 + 0.9 * 0.5))
+    assert last(10.0) == pytest.approx(0.001)  # and ends at a tenth of it
+    cosine = bench_quality._budget_lr(
+        config.replace(lr_schedule="cosine", max_time=100.0), 100.0, offset=40.0
+    )
+    assert cosine(10.0) == pytest.approx(0.01 * (0.1 + 0.9 * 0.5))
+
+
 def test_quality_budget_is_ten_minutes_on_a_cpu_and_five_on_a_gpu() -> None:
     assert bench.default_budget(False) == 600.0
     assert bench.default_budget(True) == 300.0
