@@ -256,7 +256,8 @@ def bench_sample_threads(
     sampler = NumpySampler(arrays, prepared.vocab, cell=config.cell)
     seed_text = prepared.vocab.decode(base.split_ids(prepared, "val")[:100])
     rates: dict[str, float] = {}
-    ways = ((sample_threads(), "threads"), (1, "1thread"), (None, "pool"))
+    threads_default = sample_threads()
+    ways = ((threads_default, "threads"), (1, "1thread"), (None, "pool"))
     for load in ("idle", "busy_core"):
         spinner = (
             subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -279,7 +280,7 @@ def bench_sample_threads(
                 spinner.kill()
                 spinner.wait()
     return {
-        "threads": sample_threads(),
+        "threads": threads_default,
         "chars_per_s": rates,
         "ratios": {
             f"{load}_threads_vs_{other}_{n}": rates[f"{load}_threads_{n}"]
@@ -350,12 +351,12 @@ def _split_products(arrays: dict[str, Any], batch: int, steps: int) -> None:
 
     from threadpoolctl import threadpool_limits
 
+    from chargen.generation.numpy_sampler import shares
     from chargen.runtime import physical_cores
 
     parts = max(1, min(physical_cores(), batch))
-    shares = [batch * (k + 1) // parts - batch * k // parts for k in range(parts)]
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(parts) as pool:
-        list(pool.map(lambda share: _products(arrays, share, steps), shares))
+        list(pool.map(lambda rows: _products(arrays, len(rows), steps), shares(batch, parts)))
 
 
 def _products(arrays: dict[str, Any], batch: int, steps: int) -> None:

@@ -126,9 +126,7 @@ class NumpySampler(TextSampler):
     def groups(self, num_samples: int) -> list[range]:
         """The samples each thread steps: `threads` shares of at least MIN_GROUP_ROWS."""
         parts = 1 if self.threads is None else min(self.threads, num_samples // MIN_GROUP_ROWS)
-        parts = max(1, parts)
-        bounds = [num_samples * k // parts for k in range(parts + 1)]
-        return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+        return shares(num_samples, max(1, parts))
 
     def _stream(
         self, seed_text: str, length: int, strategy: Strategy, num_samples: int, rng_seed: int
@@ -144,6 +142,12 @@ class NumpySampler(TextSampler):
                 out = np.concatenate(list(run(_Group.advance, groups, [take] * len(groups))))
                 yield [self.vocab.decode(row) for row in out]
                 done += take
+
+
+def shares(n: int, parts: int) -> list[range]:
+    """`n` rows in `parts` consecutive shares whose sizes differ by at most one."""
+    bounds = [n * k // parts for k in range(parts + 1)]
+    return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 class _Group:
