@@ -38,12 +38,9 @@ MIN_GROUP_ROWS = 16
 
 
 class NumpySampler(TextSampler):
-    """Same interface as generation.sampler.Sampler: `vocab`, `stream`, `generate`.
-
-    `threads` is how many threads step the samples, each a share of them with one BLAS thread
-    (backend.sample_threads says why); None steps them all in one thread on the BLAS library's
-    own pool.
-    """
+    """Same interface as generation.sampler.Sampler: `vocab`, `stream`, `generate`. `threads`
+    threads step the samples, each its share with one BLAS thread (backend.sample_threads says
+    why); None steps them all in one thread on the BLAS library's own pool."""
 
     def __init__(
         self,
