@@ -71,6 +71,11 @@ def test_invalid_toml(tmp_path: Path) -> None:
         ({"cpu_shards": 0}, "cpu_shards must be at least 1, got 0"),
         ({"cpu_shards": "many"}, "cpu_shards must be a number or 'auto', got 'many'"),
         ({"cpu_shards": 1.5}, "config key 'cpu_shards' must be int or str, got 1.5"),
+        ({"optimizer": "sgd"}, "optimizer must be one of adam, nadam, lion, got 'sgd'"),
+        ({"beta_2": 1.0}, r"beta_2 must be in \(0, 1\), got 1.0"),
+        ({"weight_decay": -0.1}, "weight_decay must be >= 0, got -0.1"),
+        ({"layer_units": (64, True)}, "config key 'layer_units' must be a list of int or none"),
+        ({"cell": "rnn"}, "cell must be one of lstm, gru, got 'rnn'"),
     ],
 )
 def test_bad_values_name_the_key(changes: dict, message: str) -> None:

@@ -44,6 +44,40 @@ def test_compiled_loss_is_sparse_crossentropy_from_logits() -> None:
     assert model.optimizer.global_clipnorm == 1.0
 
 
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_weight_decay_shrinks_kernels_and_embeddings_not_biases(layer_norm: bool) -> None:
+    """Lion's update is the sign of its momentum: zero for zero gradients, so one step moves
+    each variable only by the decay, which must spare biases and layer norm's parameters."""
+    keras.utils.set_random_seed(0)
+    model = build_model(vocab_size=5, embedding_dim=3, units=4, layers=1, layer_norm=layer_norm)
+    model(np.zeros((1, 2), dtype=np.int32))
+    compile_model(
+        model, learning_rate=0.1, clip_norm=0, optimizer="lion", beta_2=0.95, weight_decay=0.5
+    )
+    assert isinstance(model.optimizer, keras.optimizers.Lion) and model.optimizer.beta_2 == 0.95
+    before = {v.path: v.numpy().copy() for v in model.trainable_variables}
+    if layer_norm:  # layer norm's beta starts at zero: give it something decay could shrink
+        before = {k: v + 1.0 if k.endswith("beta") else v for k, v in before.items()}
+        for v in model.trainable_variables:
+            v.assign(before[v.path])
+    zeros = [keras.ops.zeros_like(v) for v in model.trainable_variables]
+    model.optimizer.apply(zeros, model.trainable_variables)
+    kept = {"bias", "gamma", "beta"}
+    for v in model.trainable_variables:
+        name = v.path.rsplit("/", 1)[-1]
+        factor = 1.0 if name in kept else 1.0 - 0.1 * 0.5
+        np.testing.assert_allclose(v.numpy(), before[v.path] * factor, rtol=1e-6, err_msg=v.path)
+    assert any(name.endswith("embeddings") for name in before)
+
+
+@pytest.mark.parametrize(("name", "beta_2"), [("adam", 0.999), ("nadam", 0.999)])
+def test_optimizer_keeps_its_own_beta_2_by_default(name: str, beta_2: float) -> None:
+    model = build_model(vocab_size=5, embedding_dim=3, units=4, layers=1)
+    compile_model(model, learning_rate=0.01, clip_norm=1.0, optimizer=name)
+    assert type(model.optimizer).__name__.lower() == name
+    assert model.optimizer.beta_2 == beta_2 and model.optimizer.weight_decay is None
+
+
 def test_weights_of_another_model_are_one_clear_error(tmp_path, recwarn) -> None:
     """A GRU run's weights in an LSTM run (an edited config.json, a copied file): one line that
     names what did not fit, and none of Keras' warnings."""

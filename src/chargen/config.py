@@ -17,6 +17,7 @@ from chargen.errors import ConfigError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 CELLS = ("lstm", "gru")
+OPTIMIZERS = ("adam", "nadam", "lion")
 
 
 LR_SCHEDULES = ("auto", "constant", "cosine", "anneal")
@@ -76,6 +77,11 @@ class ConfigRecord:
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{f.name} must be a finite number, got {value}")
 
+    def _require_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        value = getattr(self, name)
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
     def _require_at_least_one(self, *names: str) -> None:
         """Counts that must be at least 1 where given (None: not set)."""
         for name in names:
@@ -117,6 +123,9 @@ class Config(ConfigRecord):
     # optimisation
     epochs: int = 10
     learning_rate: float = 2e-3
+    optimizer: str = "adam"  # or "nadam", "lion" (docs/performance.md, Tuning the default preset)
+    beta_2: float | None = None  # None: the optimizer's own (Adam, Nadam 0.999; Lion 0.99)
+    weight_decay: float = 0.0  # decoupled (AdamW-style) on kernels and embeddings, not biases
     clip_norm: float = 5.0
     steps_per_epoch: int | None = None
     rng_seed: int | None = None
@@ -157,8 +166,7 @@ class Config(ConfigRecord):
         if isinstance(self.cpu_shards, str) and self.cpu_shards != "auto":
             raise ConfigError(f"cpu_shards must be a number or 'auto', got {self.cpu_shards!r}")
         self._require_at_least_one("cpu_shards")
-        if self.cell not in CELLS:
-            raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        self._require_choice("cell", CELLS)
         if self.layer_units is not None:
             if len(self.layer_units) != self.layers:
                 raise ConfigError(
@@ -180,10 +188,7 @@ class Config(ConfigRecord):
         """The learning-rate schedule, and the budget a decaying one needs."""
         if not 0.0 < self.lr_decay <= 1.0:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(
-                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
-            )
+        self._require_choice("lr_schedule", LR_SCHEDULES)
         if (
             self.lr_schedule in BUDGET_SCHEDULES
             and self.max_time is None
@@ -199,6 +204,11 @@ class Config(ConfigRecord):
         """Fractions, rates and the seed, each within its range."""
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        self._require_choice("optimizer", OPTIMIZERS)
+        if self.beta_2 is not None and not 0.0 < self.beta_2 < 1.0:
+            raise ConfigError(f"beta_2 must be in (0, 1), got {self.beta_2}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         self._check_training_rates()
 
     @property
@@ -228,33 +238,25 @@ def _is_float(hint: Any) -> bool:
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:
-    allowed = _kinds(hint)
-    for kind in allowed:
-        if typing.get_origin(kind) is tuple and isinstance(value, tuple):
-            item = typing.get_args(kind)[0]
-            if all(isinstance(v, item) and not isinstance(v, bool) for v in value) and value:
-                return
-            continue
-        if kind is type(None) and value is None:
-            return
-        if kind is bool and isinstance(value, bool):
-            return
-        if kind is str and isinstance(value, str):
-            return
-        if kind is int and isinstance(value, int) and not isinstance(value, bool):
-            return
-        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return
-    names = " or ".join(_type_name(k) for k in allowed)
-    raise ConfigError(f"config key {name!r} must be {names}, got {value!r}")
+    if not any(_matches(kind, value) for kind in _kinds(hint)):
+        names = " or ".join(_type_name(k) for k in _kinds(hint))
+        raise ConfigError(f"config key {name!r} must be {names}, got {value!r}")
+
+
+def _matches(kind: Any, value: Any) -> bool:
+    """Whether `value` is a `kind`; a bool is never a number, an int is a float."""
+    if typing.get_origin(kind) is tuple:
+        item = typing.get_args(kind)[0]
+        return isinstance(value, tuple) and bool(value) and all(_matches(item, v) for v in value)
+    if kind is type(None) or isinstance(value, bool):
+        return value is None if kind is type(None) else kind is bool
+    return isinstance(value, int | float) if kind is float else isinstance(value, kind)
 
 
 def _type_name(kind: Any) -> str:
-    if kind is type(None):
-        return "none"
     if typing.get_origin(kind) is tuple:
         return f"a list of {typing.get_args(kind)[0].__name__}"
-    return kind.__name__
+    return "none" if kind is type(None) else kind.__name__
 
 
 AUTOENCODER_PRESET_PREFIX = "autoencoder"  # configs/autoencoder*.toml: `chargen autoencoder`
@@ -262,11 +264,8 @@ AUTOENCODER_PRESET_PREFIX = "autoencoder"  # configs/autoencoder*.toml: `chargen
 
 def preset_names() -> list[str]:
     """The language-model presets; the autoencoder's own presets are listed apart."""
-    return sorted(
-        p.stem
-        for p in PRESETS_DIR.glob("*.toml")
-        if not p.stem.startswith(AUTOENCODER_PRESET_PREFIX)
-    )
+    stems = (p.stem for p in PRESETS_DIR.glob("*.toml"))
+    return sorted(s for s in stems if not s.startswith(AUTOENCODER_PRESET_PREFIX))
 
 
 def autoencoder_preset_names() -> list[str]:

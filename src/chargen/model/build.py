@@ -173,8 +173,13 @@ def compile_model(
     clip_norm: float,
     jit_compile: bool | str = "auto",
     shards: int = 1,
+    optimizer: str = "adam",
+    beta_2: float | None = None,
+    weight_decay: float = 0.0,
 ) -> None:
-    """Adam with global-norm gradient clipping; cross-entropy on logits (no softmax layer).
+    """Adam (or Nadam, Lion) with global-norm gradient clipping; cross-entropy on logits (no
+    softmax layer). `weight_decay` is decoupled, as in AdamW, and spares biases and layer norm's
+    scales, which decay would only pull towards zero.
 
     `jit_compile` is passed to Keras ("auto": XLA on accelerators, not on a CPU). A model
     compiled with XLA draws its dropout masks with ThreeFry (fast_layers.Dropout). `shards` > 1
@@ -183,11 +188,18 @@ def compile_model(
     precision, whose only changing state is dropout seeds (not stateful); never more shards
     than the process may use cores.
     """
-    optimizer = keras.optimizers.Adam(
-        learning_rate=learning_rate, global_clipnorm=clip_norm if clip_norm > 0 else None
+    optimizers = keras.optimizers
+    kind = {"adam": optimizers.Adam, "nadam": optimizers.Nadam, "lion": optimizers.Lion}[optimizer]
+    own = {"beta_2": beta_2} if beta_2 is not None else {}
+    opt = kind(
+        learning_rate=learning_rate,
+        global_clipnorm=clip_norm if clip_norm > 0 else None,
+        weight_decay=weight_decay or None,
+        **own,
     )
+    opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     model.compile(
-        optimizer=optimizer,
+        optimizer=opt,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=jit_compile,
     )

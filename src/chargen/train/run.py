@@ -224,6 +224,9 @@ def _build(config: Config, vocab_size: int, strategy: Any, mixed_precision: str 
             # Keras runs no XLA under op determinism (and warns if asked to)
             jit_compile=jit_mode(config.jit_compile and not config.deterministic),
             shards=resolve_shards(config.cpu_shards, config.batch_size),
+            optimizer=config.optimizer,
+            beta_2=config.beta_2,
+            weight_decay=config.weight_decay,
         )
     return model
 
