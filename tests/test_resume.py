@@ -61,13 +61,13 @@ def test_stop_and_resume_equals_uninterrupted(
     assert [s.step for s in second.history][-2:] == [16, 20]  # 20 was measured already
     rest = train(config, tiny_prepared, run, resume=True)
     assert rest.stopped is None
-    # the budget row aside, row for row the uninterrupted run: it steered nothing. An epoch's
-    # mean train loss across the stop is summed in another order, so only it may round apart
+    # the budget row aside, row for row the uninterrupted run: it steered nothing
     parts, ref = [r for r in _rows(run) if r["step"] != "7"], _rows(whole.run)
-    assert [_but_train_loss(r) for r in parts] == [_but_train_loss(r) for r in ref]
-    assert [float(r["train_loss"]) for r in parts] == pytest.approx(
-        [float(r["train_loss"]) for r in ref], rel=1e-5
-    )
+    if step == "lion-decay":  # the epoch across the stop: its mean train loss rounds apart
+        assert [_but_train_loss(r) for r in parts] == [_but_train_loss(r) for r in ref]
+        parts, ref = ([float(r["train_loss"]) for r in rows] for rows in (parts, ref))
+        ref = pytest.approx(ref, rel=1e-5)
+    assert parts == ref
     assert [s.step for s in rest.history] == [4, 7, 8, 12, 15, 16, 20, 24, 28, 30]
     assert [s.partial for s in rest.history if s.step in (15, 30)] == [0, 0]
     assert rest.history[-1].val_loss == pytest.approx(whole.history[-1].val_loss, rel=1e-5)

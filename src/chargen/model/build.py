@@ -179,7 +179,7 @@ def compile_model(
 ) -> None:
     """Adam (or Nadam, Lion) with global-norm gradient clipping; cross-entropy on logits (no
     softmax layer). `weight_decay` is decoupled, as in AdamW, and spares biases and layer norm's
-    scales, which decay would only pull towards zero.
+    parameters, which decay would only pull towards zero.
 
     `jit_compile` is passed to Keras ("auto": XLA on accelerators, not on a CPU). A model
     compiled with XLA draws its dropout masks with ThreeFry (fast_layers.Dropout). `shards` > 1
