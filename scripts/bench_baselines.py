@@ -96,25 +96,43 @@ def torch_available() -> bool:
 
 
 def torch_model(
-    vocab_size: int, embedding_dim: int, units: int, layers: int, dropout: float
+    vocab_size: int,
+    embedding_dim: int,
+    units: int,
+    layers: int,
+    dropout: float,
+    *,
+    tie: bool = False,
 ) -> Any:
-    """Embedding -> N x LSTM with dropout after each -> Linear, as chargen's build_model."""
+    """Embedding -> N x LSTM with dropout after each -> Linear, as chargen's build_model.
+
+    `tie` shares the embedding with the output layer (Press and Wolf's tying, through a
+    bias-free projection to the embedding's width): a choice chargen does not offer, measured
+    here so that the reason is a figure (bench_tuning --torch)."""
     import torch
     from torch import nn
 
     class CharLSTM(nn.Module):
         def __init__(self) -> None:
             super().__init__()
+            self.vocab_size = vocab_size
             self.embedding = nn.Embedding(vocab_size, embedding_dim)
             self.lstm = nn.LSTM(
                 embedding_dim, units, num_layers=layers, dropout=dropout, batch_first=True
             )
             self.drop = nn.Dropout(dropout)
-            self.logits = nn.Linear(units, vocab_size)
+            if tie:
+                self.project = nn.Linear(units, embedding_dim, bias=False)
+                self.bias = nn.Parameter(torch.zeros(vocab_size))
+            else:
+                self.logits = nn.Linear(units, vocab_size)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             h, _ = self.lstm(self.embedding(x))
-            return self.logits(self.drop(h))
+            h = self.drop(h)
+            if tie:
+                return nn.functional.linear(self.project(h), self.embedding.weight, self.bias)
+            return self.logits(h)
 
     return CharLSTM()
 
@@ -161,7 +179,7 @@ def torch_train(
             for group in opt.param_groups:
                 group["lr"] = lr_at(time.perf_counter() - start)
         opt.zero_grad()
-        loss = loss_fn(model(x).reshape(-1, model.logits.out_features), y.reshape(-1))
+        loss = loss_fn(model(x).reshape(-1, model.vocab_size), y.reshape(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
         opt.step()
@@ -196,9 +214,11 @@ def split_ids(prepared: Any, split: str) -> Ids:
     return read_ids(prepared.path, split)
 
 
-def torch_config_model(vocab: int, config: Any) -> Any:
+def torch_config_model(vocab: int, config: Any, *, tie: bool = False) -> Any:
     """chargen's `config` model written plainly in PyTorch."""
-    return torch_model(vocab, config.embedding_dim, config.units, config.layers, config.dropout)
+    return torch_model(
+        vocab, config.embedding_dim, config.units, config.layers, config.dropout, tie=tie
+    )
 
 
 def torch_config_train(

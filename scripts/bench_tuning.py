@@ -15,6 +15,13 @@ compare that way:
         --variant constant=lr_schedule=constant --variant anneal=lr_schedule=anneal \
         --variant cosine=lr_schedule=cosine
 
+With `--torch` (and `--budget`) each variant trains the same model written in PyTorch on
+chargen's budget schedule instead, for choices chargen does not offer: `tie=true` shares the
+embedding with the output layer.
+
+    python scripts/bench_tuning.py --corpus ../shared/corpora/tinyshakespeare.txt --budget 600 \
+        --torch --variant untied= --variant tied=tie=true
+
 With `--rate-steps N` each variant is not trained but timed: chars/s over N steps after a
 warm-up, as `make bench` measures the preset.
 """
@@ -56,6 +63,35 @@ def rate(prepared: object, config: object, args: argparse.Namespace) -> dict[str
     return {"rate_chars_per_s": bench.default_rate(prepared, config, args.rate_steps)}
 
 
+def torch_variant(
+    prepared: Any, base: Any, overrides: dict[str, Any], budget: float
+) -> dict[str, Any]:
+    """The PyTorch model of `base` with `overrides` trained for `budget` seconds (`tie` is the
+    model's own option, every other key the config's), scored as chargen scores val_bpc."""
+    import bench_baselines as torch_bench
+    from bench_quality import _budget_lr
+
+    options = dict(overrides)
+    tie = bool(options.pop("tie", False))
+    config = dataclasses.replace(base, **options)
+    ids, val = torch_bench.split_ids(prepared, "train"), torch_bench.split_ids(prepared, "val")
+    net = torch_bench.torch_config_model(len(prepared.vocab), config, tie=tie)
+    rate = torch_bench.torch_config_train(
+        net,
+        ids,
+        config,
+        steps=None,
+        seconds=budget,
+        seed=0,
+        lr_at=_budget_lr(config, budget, offset=0),
+    )
+    return {
+        "chars": int(rate * budget),
+        "val_bpc": torch_bench.torch_bpc(net, val, seq_len=config.seq_len, batch=256),
+        "train_chars_per_s": rate,
+    }
+
+
 def budgeted(base: Any, overrides: dict[str, Any], args: argparse.Namespace) -> Any:
     """The variant with its budget: `--budget` seconds, or the steps that make `--chars`."""
     if args.budget:
@@ -80,7 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="instead of training: each variant's chars/s over this many steps after warm-up",
     )
+    parser.add_argument(
+        "--torch", action="store_true", help="train the PyTorch model instead (needs --budget)"
+    )
     args = parser.parse_args(argv)
+    if args.torch and not args.budget:
+        parser.error("--torch trains for a --budget")
     import_tensorflow(training=True)
     from chargen.config import load_config
     from chargen.data.prepare import prepare_corpus
@@ -94,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     ).prepared
     base = dataclasses.replace(load_config(args.config), rng_seed=0, epochs=10_000)
     for name, overrides in map(parse_variant, args.variant or ["base="]):
+        if args.torch:
+            start = time.perf_counter()
+            row = {"variant": name, "overrides": overrides, "system": "torch"}
+            row |= torch_variant(prepared, base, overrides, args.budget)
+            emit(row | {"seconds": time.perf_counter() - start}, args.out)
+            continue
         config = budgeted(base, overrides, args)
         if args.rate_steps:
             row = {"variant": name, "overrides": overrides, **rate(prepared, config, args)}
@@ -114,11 +161,16 @@ def main(argv: list[str] | None = None) -> int:
             / max(sum(s.seconds for s in result.history), 1e-9),
             "seconds": time.perf_counter() - start,
         }
-        print(json.dumps(row), flush=True)
-        if args.out:
-            with open(args.out, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row) + "\n")
+        emit(row, args.out)
     return 0
+
+
+def emit(row: dict[str, Any], out: Path | None) -> None:
+    """Print a finished variant's row, and append it to `out` so a long set keeps what ran."""
+    print(json.dumps(row), flush=True)
+    if out:
+        with open(out, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -268,3 +268,24 @@ def test_tuning_variants_get_equal_characters_or_equal_time() -> None:
     assert tuning.budgeted(base, {}, chars).max_steps == 640_000 // (64 * 100)
     timed = tuning.budgeted(base, overrides, argparse.Namespace(budget=60.0, chars=1))
     assert (timed.max_time, timed.max_steps, timed.batch_size) == (60.0, None, 32)
+
+
+def test_tied_pytorch_model_reads_its_logits_off_the_embedding(prepared, tiny_config) -> None:
+    pytest.importorskip("torch")
+    import torch
+
+    import bench_tuning as tuning
+
+    vocab = len(prepared.vocab)
+    tied = base.torch_config_model(vocab, tiny_config, tie=True).eval()
+    x = torch.tensor([[1, 2, 3]])
+    with torch.no_grad():
+        h, _ = tied.lstm(tied.embedding(x))
+        expected = tied.project(h) @ tied.embedding.weight.T + tied.bias
+        assert torch.allclose(tied(x), expected)
+        tied.embedding.weight[5] += 1.0  # not in x: only its output logit can move, and does
+        assert not torch.allclose(tied(x)[..., 5], expected[..., 5])
+        assert torch.allclose(tied(x)[..., :5], expected[..., :5])
+    assert not hasattr(tied, "logits") and tied(x).shape == (1, 3, vocab)
+    row = tuning.torch_variant(prepared, tiny_config, {"tie": True, "batch_size": 4}, 1.0)
+    assert 0 < row["val_bpc"] < 10 and row["chars"] > 0 and row["train_chars_per_s"] > 0
