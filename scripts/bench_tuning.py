@@ -82,7 +82,7 @@ def torch_variant(
         config,
         steps=None,
         seconds=budget,
-        seed=0,
+        seed=config.rng_seed or 0,
         lr_at=_budget_lr(config, budget, offset=0),
     )
     return {
