@@ -20,6 +20,7 @@ from chargen.cli.base import (
 )
 from chargen.cli.corpus_cmds import echo_prepare
 from chargen.cli.train_report import TrainReport
+from chargen.config import CELLS, LR_SCHEDULES, OPTIMIZERS
 from chargen.runtime import import_tensorflow
 
 
@@ -57,7 +58,7 @@ class ShardCount(click.ParamType):
 @click.option("--units", type=int)
 @click.option("--embedding-dim", type=int)
 @click.option("--dropout", type=float)
-@click.option("--cell", type=click.Choice(["lstm", "gru"]), help="Recurrent cell [lstm].")
+@click.option("--cell", type=click.Choice(CELLS), help="Recurrent cell [lstm].")
 @click.option(
     "--layer-norm/--no-layer-norm", default=None, help="LayerNormalization after each layer."
 )
@@ -69,7 +70,7 @@ class ShardCount(click.ParamType):
 @click.option("--seq-len", type=int)
 @click.option("--batch-size", type=int)
 @click.option("--learning-rate", type=float)
-@click.option("--optimizer", type=click.Choice(["adam", "nadam", "lion"]), help="[adam].")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="[adam].")
 @click.option("--beta-2", type=float, help="Second-moment decay (default: the optimizer's own).")
 @click.option("--weight-decay", type=float, help="Decoupled weight decay, as in AdamW [0].")
 @click.option("--val-fraction", type=float)
@@ -118,7 +119,7 @@ class ShardCount(click.ParamType):
 @click.option("--lr-decay", type=float, help="Multiply the learning rate by this each epoch.")
 @click.option(
     "--lr-schedule",
-    type=click.Choice(["auto", "constant", "anneal", "cosine"]),
+    type=click.Choice(LR_SCHEDULES),
     help="Shape the rate to the budget: anneal (flat, then down to 1/10 over the last fifth) "
     "or cosine [auto: anneal with --max-time].",
 )
