@@ -605,3 +605,18 @@ def test_a_long_footer_after_a_far_end_marker_is_not_held(
 def test_the_gutenberg_prescan_finds_what_lowering_finds(text: str) -> None:
     for candidate in (text, text + "GutenBerg", "\u00e9" + text.replace(" ", "gutenberg")):
         assert gutenberg.names_gutenberg(candidate) == ("gutenberg" in candidate.lower())
+
+
+def test_an_iso_8859_2_gutenberg_file_is_read_in_the_set_its_header_names() -> None:
+    """Central European -8 files of the 2000s are ISO-8859-2, which Windows-1252 turns into
+    mojibake: the header's "Character set encoding" line settles what the bytes cannot."""
+    book = "BABIČKA\n\nŽluťoučký kůň úpěl ďábelské ódy. Řeka šumí.\n"
+    data = (
+        "The Project Gutenberg EBook of Babička, by Božena Němcová\n\n"
+        "Language: Czech\n\nCharacter set encoding: ISO-8859-2\n\n"
+        "*** START OF THIS PROJECT GUTENBERG EBOOK BABIČKA ***\n\n\n\n"
+        f"{book}\n*** END OF THIS PROJECT GUTENBERG EBOOK BABIČKA ***\n"
+    ).encode("iso-8859-2")
+    cleaned = clean_bytes(data, CleanOptions(), source="f")
+    assert cleaned.report.encoding == "iso8859-2"
+    assert cleaned.text == book

@@ -55,3 +55,51 @@ def test_ascii_blocks_between_multibyte_ones_are_counted_alike() -> None:
     assert detect_encoding([damaged[i : i + 7] for i in range(0, len(damaged), 7)], "x") == (
         detect_encoding([damaged], "x")
     )
+
+
+CZECH = "Žluťoučký kůň úpěl ďábelské ódy. Řeka šumí, Šárka a Ťapka.\n"
+
+
+def _declaring(charset: str, body: str) -> str:
+    return (
+        "The Project Gutenberg EBook of Babicka\n\nLanguage: Czech\n\n"
+        f"Character set encoding: {charset}\n\n"
+        "*** START OF THIS PROJECT GUTENBERG EBOOK BABICKA ***\n\n" + body * 20
+    )
+
+
+@pytest.mark.parametrize(
+    ("declared", "saved_as", "detected"),
+    [
+        ("ISO-8859-2", "iso-8859-2", "iso8859-2"),
+        ("ISO 8859-2", "iso-8859-2", "iso8859-2"),
+        ("latin2", "iso-8859-2", "iso8859-2"),
+        # Windows-1250 bytes (C1 positions used for letters) under an ISO-8859-2 header
+        ("ISO-8859-2", "cp1250", "cp1250"),
+        # the bytes come first: a header that names the wrong set is overruled
+        ("ISO-8859-2", "utf-8", "utf-8-sig"),
+    ],
+)
+def test_a_declared_character_set_decodes_what_utf8_cannot(
+    declared: str, saved_as: str, detected: str
+) -> None:
+    data = _declaring(declared, CZECH).encode(saved_as)
+    assert detect_encoding([data], "x").encoding == detected
+    # split blocks decode alike, an ASCII block between them included
+    blocks = [data[i : i + 5] for i in range(0, len(data), 5)] + [b"plain\n"]
+    assert detect_encoding(blocks, "x").encoding == detected
+
+
+def test_a_multibyte_declared_set_such_as_big5() -> None:
+    text = "Character set encoding: BIG5\n\n" + "第一回　甄士隱夢幻識通靈\n" * 30
+    data = text.encode("big5")
+    # 3-byte blocks split characters; ASCII bytes can be Big5 trail bytes
+    blocks = [data[i : i + 3] for i in range(0, len(data), 3)]
+    assert detect_encoding([data], "x").encoding == detect_encoding(blocks, "x").encoding
+    assert detect_encoding([data], "x").encoding == "big5"
+
+
+@pytest.mark.parametrize("declared", ["ISO-8859-1", "UTF-8", "ASCII", "no-such-set", "base64"])
+def test_latin1_or_unknown_declarations_leave_detection_to_the_bytes(declared: str) -> None:
+    data = _declaring(declared, "caf\u00e9 \u201cna\u00efve\u201d\n").encode("cp1252")
+    assert detect_encoding([data], "x").encoding == "cp1252"

@@ -23,8 +23,9 @@ class PrepareResult:
 
 
 # Which cleaning rules made a cached file: raise it when the same bytes and options clean to
-# other text (2: more production notes removed, markers found anywhere, U+FFFD kept as UTF-8)
-CLEANING_RULES = 2
+# other text (2: more production notes removed, markers found anywhere, U+FFFD kept as UTF-8;
+# 3: the character set a Gutenberg header declares)
+CLEANING_RULES = 3
 
 
 def cache_key(raw_sha256: str, options: CleanOptions, val_fraction: float) -> str:

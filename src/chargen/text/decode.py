@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any, BinaryIO, NamedTuple
@@ -25,6 +26,22 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 REPLACEMENT = "\ufffd"
+# Gutenberg's header line naming the file's character set, from 2003 on
+# (a whole line: a block may end inside it)
+_DECLARED = re.compile(
+    rb"^Character set encoding: *([^\r\n]{1,60})[\r\n]", re.IGNORECASE | re.MULTILINE
+)
+# what detection settles from the bytes alone: a header naming one of these adds nothing
+_BY_BYTES = frozenset({"ascii", "utf-8", "utf-8-sig", "iso8859-1", "cp1252"})
+_C1 = re.compile("[\x80-\x9f]")
+# the Windows code page each ISO-8859 set's text is often saved in: a superset of its letters
+_WINDOWS = {
+    "iso8859-2": "cp1250",
+    "iso8859-7": "cp1253",
+    "iso8859-8": "cp1255",
+    "iso8859-9": "cp1254",
+    "iso8859-13": "cp1257",
+}
 _errors = threading.local()
 
 
@@ -130,9 +147,12 @@ def detect_encoding(blocks: list[bytes] | Any, source: str, *, flag: bool = True
     UTF-16 or UTF-32 when the file starts with their byte-order mark (Windows "Unicode" files);
     UTF-8 (BOM or not) when every byte decodes, or when the file is UTF-8 with a few damaged
     bytes (valid multi-byte characters outnumber bad sequences 20 to 1: decoding it as
-    Windows-1252 would turn every accent into mojibake); else Windows-1252 (a superset of the
-    ISO-8859-1 that older Gutenberg `-8` files use); else an error asking for --encoding
-    (`flag` False: a file read where there is no --encoding, such as a seed file).
+    Windows-1252 would turn every accent into mojibake); else the character set the Gutenberg
+    header declares, when it is another one (ISO-8859-2, Big5, ...) and every byte decodes in
+    it; else Windows-1252 (a superset of the ISO-8859-1 that older Gutenberg `-8` files use);
+    else an error asking for --encoding (`flag` False: a file read where there is no
+    --encoding, such as a seed file). The bytes come before the header: files that declare
+    ISO-8859-1 but are UTF-8, or UTF-8 but hold Windows-1252, are read as their bytes say.
 
     Bad sequences are counted by the decoder's error handler, never by U+FFFD in its output:
     a valid UTF-8 file may hold U+FFFD characters, and counting those as errors once sent such
@@ -146,13 +166,15 @@ def detect_encoding(blocks: list[bytes] | Any, source: str, *, flag: bool = True
             return Detected(name, 0, literal)
     utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="chargen-count")
     _errors.count = 0
+    declared = Declared()
     nonascii, replacements, cp1252_ok, offset = 0, 0, True, 0
     for block in itertools.chain([first], blocks):
         check_text(block, source, offset, flag=flag)
-        if offset and block.isascii() and not utf8.getstate()[0]:
+        if offset and block.isascii() and not utf8.getstate()[0] and declared.idle():
             offset += len(block)  # decodes to itself: nothing to count, no need to decode it
             continue
         text = utf8.decode(block)
+        declared.feed(block)
         if not text.isascii():
             replacements += text.count(REPLACEMENT)
             # ASCII bytes decode to ASCII characters in the same call, never held or replaced
@@ -161,14 +183,76 @@ def detect_encoding(blocks: list[bytes] | Any, source: str, *, flag: bool = True
                 cp1252_ok = False
         offset += len(block)
     replacements += utf8.decode(b"", final=True).count(REPLACEMENT)
+    declared.feed(b"", final=True)
     bad = _errors.count
     multibyte = nonascii - bad
     if bad == 0 or multibyte >= 20 * bad:
         return Detected("utf-8-sig", bad, replacements - bad)
+    if declared.encoding is not None:
+        return Detected(declared.encoding, 0)
     if cp1252_ok:
         return Detected("cp1252", 0)
     fix = "pass --encoding" if flag else "save it as UTF-8"
     raise CorpusError(f"{source} is neither UTF-8 nor Windows-1252; {fix}")
+
+
+class Declared:
+    """The encoding a Gutenberg header names, when detection needs it (see detect_encoding),
+    and whether the whole file decodes in it: strictly, and for an ISO-8859 set without the
+    C1 controls that mean a Windows code page's bytes, in which case that code page (its
+    superset, as Windows-1252 is ISO-8859-1's) is tried instead. The header is looked for in
+    the first HEAD bytes, however they arrive in blocks."""
+
+    HEAD = 64 << 10
+
+    def __init__(self) -> None:
+        self._head: bytes | None = b""  # None once the search is over
+        self._decoders: dict[str, Any] = {}
+
+    @property
+    def encoding(self) -> str | None:
+        """The first candidate every byte so far fits, if any."""
+        return next(iter(self._decoders), None)
+
+    def idle(self) -> bool:
+        """Nothing to learn from an ASCII block: the search is over and no decoder holds a
+        partial character (ASCII bytes can end a multibyte one)."""
+        return self._head is None and not any(d.getstate()[0] for d in self._decoders.values())
+
+    def feed(self, block: bytes, final: bool = False) -> None:
+        if self._head is not None:
+            self._head += block
+            match = _DECLARED.search(self._head[: self.HEAD] + (b"\n" if final else b""))
+            if match is None and len(self._head) < self.HEAD and not final:
+                return
+            block, self._head = self._head, None
+            for name in _candidates(match.group(1) if match else b""):
+                self._decoders[name] = codecs.getincrementaldecoder(name)()
+        for name, decoder in list(self._decoders.items()):
+            try:
+                text = decoder.decode(block, final)
+            except UnicodeDecodeError:
+                del self._decoders[name]
+                continue
+            if name.startswith("iso8859") and _C1.search(text):
+                del self._decoders[name]
+
+
+def _candidates(declared: bytes) -> list[str]:
+    """The codec a header's value names and its Windows superset; none for a set detection
+    settles from the bytes alone, a wide one, or a name Python does not know."""
+    value = declared.decode("ascii", "replace").strip()
+    for name in (value, value.split(" ")[0], value.replace(" ", "-")):
+        try:
+            info = codecs.lookup(name)
+        except LookupError:
+            continue
+        if not getattr(info, "_is_text_encoding", True) or code_unit(info.name) > 1:
+            return []
+        if info.name in _BY_BYTES:
+            return []
+        return [info.name] + ([_WINDOWS[info.name]] if info.name in _WINDOWS else [])
+    return []
 
 
 def text_blocks(fh: BinaryIO, encoding: str, errors: str, size: int) -> Iterator[str]:
