@@ -22,6 +22,9 @@ embedding with the output layer.
     python scripts/bench_tuning.py --corpus ../shared/corpora/tinyshakespeare.txt --budget 600 \
         --torch --variant untied= --variant tied=tie=true
 
+Keys named `controls.NAME` set a constant of chargen.train.controls for that variant only,
+to try a schedule's shape before it becomes an option (`controls.ANNEAL_FRACTION=0.5`).
+
 With `--rate-steps N` each variant is not trained but timed: chars/s over N steps after a
 warm-up, as `make bench` measures the preset.
 """
@@ -29,11 +32,13 @@ warm-up, as `make bench` measures the preset.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -141,14 +146,17 @@ def main(argv: list[str] | None = None) -> int:
             row |= torch_variant(prepared, base, overrides, args.budget)
             emit(row | {"seconds": time.perf_counter() - start}, args.out)
             continue
+        constants = {k: overrides.pop(k) for k in list(overrides) if k.startswith("controls.")}
         config = budgeted(base, overrides, args)
+        overrides |= constants
         if args.rate_steps:
             row = {"variant": name, "overrides": overrides, **rate(prepared, config, args)}
             print(json.dumps(row), flush=True)
             continue
         run = create_run_dir(work / "runs", work / name, name)
         start = time.perf_counter()
-        result = train(config, prepared, run)
+        with patched_controls(constants):
+            result = train(config, prepared, run)
         last = result.history[-1]
         row = {
             "variant": name,
@@ -163,6 +171,21 @@ def main(argv: list[str] | None = None) -> int:
         }
         emit(row, args.out)
     return 0
+
+
+@contextlib.contextmanager
+def patched_controls(constants: dict[str, Any]) -> Iterator[None]:
+    """chargen.train.controls with `constants` (`controls.NAME` keys) set, then restored."""
+    from chargen.train import controls
+
+    saved = {key: getattr(controls, key.removeprefix("controls.")) for key in constants}
+    try:
+        for key, value in constants.items():
+            setattr(controls, key.removeprefix("controls."), value)
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(controls, key.removeprefix("controls."), value)
 
 
 def emit(row: dict[str, Any], out: Path | None) -> None:
