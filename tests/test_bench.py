@@ -240,9 +240,9 @@ def test_pytorch_quality_baseline_follows_chargens_budget_schedule(tiny_config) 
     # pieces of 10 s in a 100 s budget: the third starts 20 s in, the last ends at the budget
     third = bench_quality._budget_lr(config, 100.0, offset=20.0)
     last = bench_quality._budget_lr(config, 100.0, offset=90.0)
-    assert third(0.0) == pytest.approx(0.01)  # anneal holds the rate for 80% of the budget
-    assert last(0.0) == pytest.approx(0.01 * (0.1 + 0.9 * 0.5))
-    assert last(10.0) == pytest.approx(0.001)  # and ends at a tenth of it
+    assert third(0.0) == pytest.approx(0.01)  # anneal holds the rate for half the budget
+    assert last(0.0) == pytest.approx(0.01 * 0.2)
+    assert last(10.0) == pytest.approx(0.0)  # and ends at zero
     cosine = bench_quality._budget_lr(
         config.replace(lr_schedule="cosine", max_time=100.0), 100.0, offset=40.0
     )
@@ -289,3 +289,30 @@ def test_tied_pytorch_model_reads_its_logits_off_the_embedding(prepared, tiny_co
     assert not hasattr(tied, "logits") and tied(x).shape == (1, 3, vocab)
     row = tuning.torch_variant(prepared, tiny_config, {"tie": True, "batch_size": 4}, 1.0)
     assert 0 < row["val_bpc"] < 10 and row["chars"] > 0 and row["train_chars_per_s"] > 0
+
+
+def test_tuning_variants_set_a_schedule_constant_for_their_run_only() -> None:
+    import bench_tuning as tuning
+    from chargen.train import controls
+
+    before = controls.ANNEAL_FRACTION
+    with tuning.patched_controls({"controls.ANNEAL_FRACTION": 0.9}):
+        assert controls.ANNEAL_FRACTION == 0.9
+    assert controls.ANNEAL_FRACTION == before
+
+
+def test_eval_context_windows_score_as_evaluate_does(trained_run) -> None:
+    import eval_context
+    from chargen.data.prepared import read_ids
+    from chargen.generation.load import load_numpy_sampler
+    from chargen.runs.rundir import prepared_path
+    from chargen.tools.evaluate import evaluate_run
+
+    run, sampler = load_numpy_sampler(trained_run.path, trained_run.path.parent)
+    ids = read_ids(prepared_path(run), "val").astype(np.int64)
+    # one stream zeroed every 32 characters: evaluate's windows (stride seq_len, a short tail)
+    windowed = eval_context.stream_loss(sampler, ids, 1, 32)
+    expected = evaluate_run(trained_run.path, trained_run.path.parent).nats_per_char
+    assert windowed == pytest.approx(expected, rel=1e-4)
+    carried = eval_context.stream_loss(sampler, ids, 4, None)
+    assert 0 < carried < 10 and carried != pytest.approx(windowed, rel=1e-3)

@@ -142,13 +142,13 @@ def test_too_little_space_is_refused_before_hdf5_writes(tmp_path: Path, monkeypa
     assert path.read_bytes() == before
 
 
-def test_a_budget_schedule_ends_on_a_tenth_of_the_rate() -> None:
+def test_a_budget_schedule_ends_on_a_tenth_of_the_rate_or_zero() -> None:
     cosine = Config(learning_rate=0.01, max_steps=100, lr_schedule="cosine")
     rate = [learning_rate(cosine, Progress(), used) for used in (0.0, 0.5, 1.0, 1.7)]
     assert rate == pytest.approx([0.01, 0.0055, 0.001, 0.001])
     anneal = Config(learning_rate=0.01, max_steps=100, lr_schedule="anneal")
-    rate = [learning_rate(anneal, Progress(), used) for used in (0.0, 0.79, 0.9, 1.0)]
-    assert rate == pytest.approx([0.01, 0.01, 0.0055, 0.001])
+    rate = [learning_rate(anneal, Progress(), used) for used in (0.0, 0.49, 0.75, 1.0, 1.2)]
+    assert rate == pytest.approx([0.01, 0.01, 0.005, 0.0, 0.0])
     warm = Config(learning_rate=0.01, max_time=60.0, warmup_steps=4, lr_schedule="cosine")
     assert learning_rate(warm, Progress(global_step=1), 0.5) == pytest.approx(0.0055 / 2)
     # without a budget fraction (no budget schedule) the factor is 1

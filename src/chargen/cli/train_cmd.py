@@ -120,7 +120,7 @@ class ShardCount(click.ParamType):
 @click.option(
     "--lr-schedule",
     type=click.Choice(LR_SCHEDULES),
-    help="Shape the rate to the budget: anneal (flat, then down to 1/10 over the last fifth) "
+    help="Shape the rate to the budget: anneal (flat, then linearly to 0 over the last half) "
     "or cosine [auto: anneal with --max-time].",
 )
 @click.option("--lr-plateau-patience", type=int, help="Cut the LR after N flat validations.")

@@ -93,17 +93,20 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-# where a budget's schedule ends, as a fraction of the base rate (nanoGPT's min_lr = lr / 10)
+# where `cosine` ends, as a fraction of the base rate (nanoGPT's min_lr = lr / 10)
 MIN_LR_RATIO = 0.1
-# `anneal` holds the rate, then decays it linearly over this last share of the budget
-ANNEAL_FRACTION = 0.2
+# `anneal` holds the rate, then decays it linearly to ANNEAL_END_RATIO over this last share of
+# the budget: half, to zero, ended 0.008 bits/char ahead of a fifth to a tenth at ten minutes
+# (docs/performance.md, Schedules)
+ANNEAL_FRACTION = 0.5
+ANNEAL_END_RATIO = 0.0
 
 
 def learning_rate(config: Config, progress: Progress, budget_used: float | None = None) -> float:
     """Base rate x plateau cuts x per-epoch decay x linear warm-up over the first steps, and,
     given `budget_used` (the fraction of the budget spent, for Config.budget_schedule), x the
     budget's factor: `cosine` from 1 down to MIN_LR_RATIO at the end, or `anneal` 1 until the
-    last ANNEAL_FRACTION, then linearly down to MIN_LR_RATIO."""
+    last ANNEAL_FRACTION, then linearly down to ANNEAL_END_RATIO."""
     lr = config.learning_rate * progress.lr_scale * config.lr_decay**progress.epoch
     if config.warmup_steps:
         lr *= min(1.0, (progress.global_step + 1) / config.warmup_steps)
@@ -111,10 +114,10 @@ def learning_rate(config: Config, progress: Progress, budget_used: float | None 
     if budget_used is not None and schedule is not None:
         used = min(max(budget_used, 0.0), 1.0)
         if schedule == "cosine":
-            left = 0.5 * (1 + math.cos(math.pi * used))
+            end, left = MIN_LR_RATIO, 0.5 * (1 + math.cos(math.pi * used))
         else:
-            left = min(1.0, (1.0 - used) / ANNEAL_FRACTION)
-        lr *= MIN_LR_RATIO + (1 - MIN_LR_RATIO) * left
+            end, left = ANNEAL_END_RATIO, min(1.0, (1.0 - used) / ANNEAL_FRACTION)
+        lr *= end + (1 - end) * left
     return lr
 
 
