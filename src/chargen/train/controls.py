@@ -96,8 +96,9 @@ def parse_duration(text: str) -> float:
 # where `cosine` ends, as a fraction of the base rate (nanoGPT's min_lr = lr / 10)
 MIN_LR_RATIO = 0.1
 # `anneal` holds the rate, then decays it linearly to ANNEAL_END_RATIO over this last share of
-# the budget: half, to zero, ended 0.008 bits/char ahead of a fifth to a tenth at ten minutes
-# (docs/performance.md, Schedules)
+# the budget: a short budget needs time at the full rate and time to settle, and half to zero
+# measured ahead of a fifth to a tenth and of a decay from the start (docs/performance.md,
+# Schedules)
 ANNEAL_FRACTION = 0.5
 ANNEAL_END_RATIO = 0.0
 
