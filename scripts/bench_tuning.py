@@ -140,15 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     ).prepared
     base = dataclasses.replace(load_config(args.config), rng_seed=0, epochs=10_000)
     for name, overrides in map(parse_variant, args.variant or ["base="]):
-        if args.torch:
+        constants = {k: v for k, v in overrides.items() if k.startswith("controls.")}
+        fields = {k: v for k, v in overrides.items() if k not in constants}
+        if args.torch:  # its schedule is controls.learning_rate too, so constants apply
             start = time.perf_counter()
             row = {"variant": name, "overrides": overrides, "system": "torch"}
-            row |= torch_variant(prepared, base, overrides, args.budget)
+            with patched_controls(constants):
+                row |= torch_variant(prepared, base, fields, args.budget)
             emit(row | {"seconds": time.perf_counter() - start}, args.out)
             continue
-        constants = {k: overrides.pop(k) for k in list(overrides) if k.startswith("controls.")}
-        config = budgeted(base, overrides, args)
-        overrides |= constants
+        config = budgeted(base, fields, args)
         if args.rate_steps:
             row = {"variant": name, "overrides": overrides, **rate(prepared, config, args)}
             print(json.dumps(row), flush=True)
