@@ -24,25 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from chargen.data.prepared import read_ids  # noqa: E402
 from chargen.generation.load import load_numpy_sampler  # noqa: E402
 from chargen.runs.rundir import prepared_path, read_run_config  # noqa: E402
-
-
-def stream_loss(sampler: object, ids: np.ndarray, streams: int, reset: int | None) -> float:
-    """Mean nats/char of `ids` cut into `streams` consecutive rows stepped side by side, the
-    states zeroed every `reset` characters (None: carried to the end)."""
-    n = (len(ids) - 1) // streams
-    x = ids[: n * streams].reshape(streams, n)
-    y = ids[1 : n * streams + 1].reshape(streams, n)
-    rows = np.arange(streams)
-    states = sampler.zero_states(streams)
-    total = 0.0
-    for t in range(n):
-        if reset and t % reset == 0:
-            states = sampler.zero_states(streams)
-        logits, states = sampler.step(x[:, t], states)
-        z = logits.astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        total += float((np.log(np.exp(z).sum(axis=1)) - z[rows, y[:, t]]).sum())
-    return total / (n * streams)
+from chargen.tools.evaluate import stream_loss  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     seq_len = read_run_config(run).seq_len
     ids = read_ids(prepared_path(run), "val").astype(np.int64)
     with threadpool_limits(1, "blas"):
-        windowed = stream_loss(sampler, ids, args.streams, seq_len)
-        carried = stream_loss(sampler, ids, args.streams, None)
+        total, count = stream_loss(sampler, ids, args.streams, seq_len)
+        windowed = total / count
+        total, count = stream_loss(sampler, ids, args.streams, None)
+        carried = total / count
     row = {
         "run": str(run.path),
         "seq_len": seq_len,

@@ -299,20 +299,3 @@ def test_tuning_variants_set_a_schedule_constant_for_their_run_only() -> None:
     with tuning.patched_controls({"controls.ANNEAL_FRACTION": 0.9}):
         assert controls.ANNEAL_FRACTION == 0.9
     assert controls.ANNEAL_FRACTION == before
-
-
-def test_eval_context_windows_score_as_evaluate_does(trained_run) -> None:
-    import eval_context
-    from chargen.data.prepared import read_ids
-    from chargen.generation.load import load_numpy_sampler
-    from chargen.runs.rundir import prepared_path
-    from chargen.tools.evaluate import evaluate_run
-
-    run, sampler = load_numpy_sampler(trained_run.path, trained_run.path.parent)
-    ids = read_ids(prepared_path(run), "val").astype(np.int64)
-    # one stream zeroed every 32 characters: evaluate's windows (stride seq_len, a short tail)
-    windowed = eval_context.stream_loss(sampler, ids, 1, 32)
-    expected = evaluate_run(trained_run.path, trained_run.path.parent).nats_per_char
-    assert windowed == pytest.approx(expected, rel=1e-4)
-    carried = eval_context.stream_loss(sampler, ids, 4, None)
-    assert 0 < carried < 10 and carried != pytest.approx(windowed, rel=1e-3)

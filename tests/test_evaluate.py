@@ -59,11 +59,13 @@ def test_cli_text_report(runner, trained_run) -> None:
         "run",
         "text",
         "characters",
+        "context",
         "loss",
         "bpc",
         "perplexity",
     ]
-    assert lines[3].endswith(" nats/char") and lines[4].endswith(" bits/char")
+    assert lines[3] == "context:    windows of 32 characters, each from a zero state"
+    assert lines[4].endswith(" nats/char") and lines[5].endswith(" bits/char")
 
 
 def test_cli_rejects_two_sources(runner, trained_run) -> None:
@@ -95,3 +97,71 @@ def test_own_split_replaced_by_other_text_is_refused(trained_run, tmp_path: Path
     (run / "run.json").write_text(json.dumps({**meta, "source_sha256": "0" * 64}))
     with pytest.raises(RunError, match=r"holds other text than the run .* was trained on; pass"):
         evaluate_run(run, tmp_path)
+
+
+def test_numpy_streams_zeroed_every_window_score_as_evaluate_does(trained_run) -> None:
+    """One stream zeroed every seq_len characters is evaluate's windows (stride seq_len, a
+    short tail), so numpy's carried-state reader and Keras' windows agree where they should."""
+    import numpy as np
+
+    from chargen.data.prepared import read_ids
+    from chargen.generation.load import load_numpy_sampler
+    from chargen.runs.rundir import prepared_path
+    from chargen.tools.evaluate import stream_loss
+
+    run, sampler = load_numpy_sampler(trained_run.path, trained_run.path.parent)
+    ids = read_ids(prepared_path(run), "val").astype(np.int64)
+    total, count = stream_loss(sampler, ids, 1, 32)
+    expected = evaluate_run(trained_run.path, trained_run.path.parent)
+    assert count == expected.chars
+    assert total / count == pytest.approx(expected.nats_per_char, rel=1e-4)
+
+
+def test_carried_state_reads_the_split_as_streams(trained_run) -> None:
+    import numpy as np
+
+    from chargen.data.prepared import read_ids
+    from chargen.generation.load import load_numpy_sampler
+    from chargen.runs.rundir import prepared_path
+    from chargen.tools.evaluate import carried_streams, stream_loss
+
+    run, sampler = load_numpy_sampler(trained_run.path, trained_run.path.parent)
+    ids = read_ids(prepared_path(run), "val").astype(np.int64)
+    streams = carried_streams(len(ids) - 1)
+    assert streams == min(64, (len(ids) - 1) // 1000)
+    ev = evaluate_run(trained_run.path, trained_run.path.parent, carry_state=True)
+    total, count = stream_loss(sampler, ids, streams)
+    assert ev.chars == count == (len(ids) - 1) // streams * streams
+    assert ev.nats_per_char == pytest.approx(total / count, rel=1e-9)
+    assert ev.context == f"state carried, {streams} streams of {count // streams:,} characters"
+    windowed = evaluate_run(trained_run.path, trained_run.path.parent)
+    # the same weights, another reading: near the windowed figure but not it
+    assert abs(ev.nats_per_char - windowed.nats_per_char) < 0.2
+    assert ev.nats_per_char != pytest.approx(windowed.nats_per_char, rel=1e-4)
+
+
+def test_carried_state_on_a_short_text_is_one_stream(runner, trained_run, tmp_path) -> None:
+    short = tmp_path / "short.txt"
+    short.write_text("Alice was beginning to get very tired.\n", encoding="utf-8")
+    result = runner.invoke(
+        main,
+        ["evaluate", "--run", str(trained_run.path), "--corpus", str(short), "--carry-state",
+         "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["chars"] == 38  # every character but the first
+    assert record["context"] == "state carried, 1 stream of 38 characters"
+
+
+def test_carried_state_with_nothing_to_score_is_an_error(runner, trained_run, tmp_path) -> None:
+    one = tmp_path / "one.txt"
+    one.write_text("\u4e00\u4e01", encoding="utf-8")  # outside the vocabulary: no character left
+    result = runner.invoke(
+        main, ["evaluate", "--run", str(trained_run.path), "--corpus", str(one), "--carry-state"]
+    )
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"Error: nothing to evaluate in {one}: fewer than 2 characters in vocabulary\n"
+    )

@@ -178,6 +178,9 @@ def test_sample_and_the_light_commands_run_without_tensorflow(trained_run, tmp_p
             else chargen(*args)
         )
         assert result.returncode == 0, (args, result.stderr)
+    scored = chargen("evaluate", "--run", run, "--carry-state", "--json")
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["context"].startswith("state carried, ")
     corpus = tmp_path / "c.txt"
     corpus.write_text("Some text.\n", encoding="utf-8")
     assert chargen("clean", "--corpus", str(corpus)).stdout == "Some text.\n"

@@ -213,6 +213,11 @@ def list_runs_command(as_json: bool, runs_dir: Path) -> None:
 @click.option(
     "--data", type=click.Path(dir_okay=False, path_type=Path), help="Score its val split."
 )
+@click.option(
+    "--carry-state",
+    is_flag=True,
+    help="Read the text with the state carried, as the sampler does, not in windows.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @data_dir_option
 @runs_dir_option
@@ -220,6 +225,7 @@ def evaluate(
     run_path: Path | None,
     corpus: str | None,
     data: Path | None,
+    carry_state: bool,
     as_json: bool,
     data_dir: Path,
     runs_dir: Path,
@@ -229,8 +235,10 @@ def evaluate(
     \b
       chargen evaluate                       # the run's own validation split
       chargen evaluate --corpus other-book.txt --json
+      chargen evaluate --carry-state         # as a long sample reads it (numpy, no TensorFlow)
     """
-    import_tensorflow()
+    if not carry_state:
+        import_tensorflow()
     from chargen.errors import UsageProblem
     from chargen.tools.evaluate import evaluate_run, load_corpus_text
 
@@ -241,13 +249,16 @@ def evaluate(
         text = load_corpus_text(
             run_path, runs_dir, corpus, data_dir=data_dir, mirror=corpus_mirror()
         )
-    ev = evaluate_run(run_path, runs_dir, text=text, source=corpus, data=data)
+    ev = evaluate_run(
+        run_path, runs_dir, text=text, source=corpus, data=data, carry_state=carry_state
+    )
     if as_json:
         click.echo(json_line(ev.to_dict(), ensure_ascii=False))
         return
     click.echo(f"run:        {ev.run}")
     click.echo(f"text:       {ev.source}")
     click.echo(f"characters: {ev.chars:,} scored")
+    click.echo(f"context:    {ev.context}")
     if ev.oov_chars:
         click.echo(f"skipped:    {ev.oov_chars:,} characters outside the vocabulary {ev.oov_set!r}")
     click.echo(f"loss:       {ev.nats_per_char:.4f} nats/char")

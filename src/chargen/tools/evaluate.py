@@ -1,7 +1,10 @@
 """Honest loss figures: nats and bits per character and perplexity, on a split or any text.
 
 Scoring uses the windows training validates on (seq_len inputs, the next character as target),
-summed in float64 outside Keras' metric trackers so it can run in the middle of `fit`.
+summed in float64 outside Keras' metric trackers so it can run in the middle of `fit`. With
+`carry_state` the text is read instead as the sampler reads it, the state carried from each
+character to the next (char-rnn's measure), in numpy: each window's first characters then keep
+their context, so the figure is lower by what the windows' cold starts cost.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Evaluation:
     nats_per_char: float
     bits_per_char: float
     perplexity: float
+    context: str  # how the text was read: windows from a zero state, or the state carried
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +70,40 @@ def ids_loss(
     return total, count
 
 
+# Carried-state scoring steps consecutive streams side by side, each from a zero state, for
+# the speed of a batch: streams of at least MIN_STREAM characters keep those cold starts to a
+# few in a thousand characters.
+MAX_STREAMS = 64
+MIN_STREAM = 1000
+
+
+def stream_loss(
+    sampler: Any, ids: npt.NDArray[np.integer], streams: int, reset: int | None = None
+) -> tuple[float, int]:
+    """Summed nats and count of `ids` cut into `streams` consecutive rows stepped side by side
+    by a numpy sampler, the states zeroed every `reset` characters (None: carried throughout).
+    The last `len(ids) - 1` modulo `streams` targets are left out, so every row is as long."""
+    n = (len(ids) - 1) // streams
+    x = ids[: n * streams].reshape(streams, n)
+    y = ids[1 : n * streams + 1].reshape(streams, n)
+    rows = np.arange(streams)
+    states = sampler.zero_states(streams)
+    total = 0.0
+    for t in range(n):
+        if reset and t % reset == 0:
+            states = sampler.zero_states(streams)
+        logits, states = sampler.step(x[:, t], states)
+        z = logits.astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        total += float((np.log(np.exp(z).sum(axis=1)) - z[rows, y[:, t]]).sum())
+    return total, n * streams
+
+
+def carried_streams(chars: int) -> int:
+    """How many streams carried-state scoring cuts `chars` characters into."""
+    return max(1, min(MAX_STREAMS, chars // MIN_STREAM))
+
+
 def evaluate_run(
     run_path: Path | None,
     runs_root: Path,
@@ -73,11 +111,19 @@ def evaluate_run(
     text: str | None = None,
     source: str | None = None,
     data: Path | None = None,
+    carry_state: bool = False,
 ) -> Evaluation:
-    """Score a run's best weights on `text`, on the val split of `data`, or on its own val."""
-    from chargen.generation.load import load_run_model
+    """Score a run's best weights on `text`, on the val split of `data`, or on its own val;
+    in windows as training validates, or with `carry_state` as one read of the text."""
+    if carry_state:
+        from chargen.generation.load import load_numpy_sampler
 
-    run, model, vocab = load_run_model(run_path, runs_root)
+        run, model = load_numpy_sampler(run_path, runs_root, threads=None)
+        vocab = model.vocab
+    else:
+        from chargen.generation.load import load_run_model
+
+        run, model, vocab = load_run_model(run_path, runs_root)
     config = read_run_config(run)
     oov, oov_set = 0, ""
     if text is not None:
@@ -98,7 +144,16 @@ def evaluate_run(
         else:
             ids, oov, oov_set = text_ids(prepared.vocab.decode(raw), vocab)
         label = f"{path} (val split)"
-    total, count = ids_loss(make_scorer(model), ids, config.seq_len, config.batch_size)
+    if carry_state:
+        streams = carried_streams(len(ids) - 1)
+        total, count = (
+            stream_loss(model, ids.astype(np.int64), streams) if len(ids) > 1 else (0.0, 0)
+        )
+        rows = f"{streams} streams" if streams > 1 else "1 stream"
+        context = f"state carried, {rows} of {count // streams:,} characters"
+    else:
+        total, count = ids_loss(make_scorer(model), ids, config.seq_len, config.batch_size)
+        context = f"windows of {config.seq_len} characters, each from a zero state"
     if count == 0:
         raise RunError(f"nothing to evaluate in {label}: fewer than 2 characters in vocabulary")
     nats = total / count
@@ -111,6 +166,7 @@ def evaluate_run(
         nats_per_char=nats,
         bits_per_char=nats / LN2,
         perplexity=math.exp(nats),
+        context=context,
     )
 
 
