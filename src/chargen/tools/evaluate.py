@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from chargen.config import Config
 from chargen.data.prepared import open_prepared, read_ids
 from chargen.data.vocab import Vocab
 from chargen.errors import RunError
@@ -104,6 +105,19 @@ def carried_streams(chars: int) -> int:
     return max(1, min(MAX_STREAMS, chars // MIN_STREAM))
 
 
+def _score(
+    model: Any, ids: npt.NDArray[np.int32], config: Config, carry_state: bool
+) -> tuple[float, int, str]:
+    """Summed nats, targets scored, and how the text was read."""
+    if not carry_state:
+        total, count = ids_loss(make_scorer(model), ids, config.seq_len, config.batch_size)
+        return total, count, f"windows of {config.seq_len} characters, each from a zero state"
+    streams = carried_streams(len(ids) - 1)
+    total, count = stream_loss(model, ids.astype(np.int64), streams) if len(ids) > 1 else (0.0, 0)
+    rows = f"{streams} streams" if streams > 1 else "1 stream"
+    return total, count, f"state carried, {rows} of {count // streams:,} characters"
+
+
 def evaluate_run(
     run_path: Path | None,
     runs_root: Path,
@@ -144,16 +158,7 @@ def evaluate_run(
         else:
             ids, oov, oov_set = text_ids(prepared.vocab.decode(raw), vocab)
         label = f"{path} (val split)"
-    if carry_state:
-        streams = carried_streams(len(ids) - 1)
-        total, count = (
-            stream_loss(model, ids.astype(np.int64), streams) if len(ids) > 1 else (0.0, 0)
-        )
-        rows = f"{streams} streams" if streams > 1 else "1 stream"
-        context = f"state carried, {rows} of {count // streams:,} characters"
-    else:
-        total, count = ids_loss(make_scorer(model), ids, config.seq_len, config.batch_size)
-        context = f"windows of {config.seq_len} characters, each from a zero state"
+    total, count, context = _score(model, ids, config, carry_state)
     if count == 0:
         raise RunError(f"nothing to evaluate in {label}: fewer than 2 characters in vocabulary")
     nats = total / count
