@@ -99,18 +99,24 @@ def test_own_split_replaced_by_other_text_is_refused(trained_run, tmp_path: Path
         evaluate_run(run, tmp_path)
 
 
-def test_numpy_streams_zeroed_every_window_score_as_evaluate_does(trained_run) -> None:
-    """One stream zeroed every seq_len characters is evaluate's windows (stride seq_len, a
-    short tail), so numpy's carried-state reader and Keras' windows agree where they should."""
+def _numpy_sampler_and_val_ids(run):
+    """The run's numpy sampler and its val split's ids, as carried-state scoring reads them."""
     import numpy as np
 
     from chargen.data.prepared import read_ids
     from chargen.generation.load import load_numpy_sampler
     from chargen.runs.rundir import prepared_path
+
+    run_dir, sampler = load_numpy_sampler(run.path, run.path.parent)
+    return sampler, read_ids(prepared_path(run_dir), "val").astype(np.int64)
+
+
+def test_numpy_streams_zeroed_every_window_score_as_evaluate_does(trained_run) -> None:
+    """One stream zeroed every seq_len characters is evaluate's windows (stride seq_len, a
+    short tail), so numpy's carried-state reader and Keras' windows agree where they should."""
     from chargen.tools.evaluate import stream_loss
 
-    run, sampler = load_numpy_sampler(trained_run.path, trained_run.path.parent)
-    ids = read_ids(prepared_path(run), "val").astype(np.int64)
+    sampler, ids = _numpy_sampler_and_val_ids(trained_run)
     total, count = stream_loss(sampler, ids, 1, 32)
     expected = evaluate_run(trained_run.path, trained_run.path.parent)
     assert count == expected.chars
@@ -118,15 +124,9 @@ def test_numpy_streams_zeroed_every_window_score_as_evaluate_does(trained_run) -
 
 
 def test_carried_state_reads_the_split_as_streams(trained_run) -> None:
-    import numpy as np
-
-    from chargen.data.prepared import read_ids
-    from chargen.generation.load import load_numpy_sampler
-    from chargen.runs.rundir import prepared_path
     from chargen.tools.evaluate import carried_streams, stream_loss
 
-    run, sampler = load_numpy_sampler(trained_run.path, trained_run.path.parent)
-    ids = read_ids(prepared_path(run), "val").astype(np.int64)
+    sampler, ids = _numpy_sampler_and_val_ids(trained_run)
     streams = carried_streams(len(ids) - 1)
     assert streams == min(64, (len(ids) - 1) // 1000)
     ev = evaluate_run(trained_run.path, trained_run.path.parent, carry_state=True)
